@@ -1,0 +1,459 @@
+"""Async orchestration: plan -> backend -> gate -> crop -> scrub -> dedup -> store.
+
+Scheduling rules, and why:
+
+* Items are **launched in plan order** (k = 0, 1, ..., buckets interleaved) and **committed in
+  launch order**; de-duplication is decided at commit. So the accepted set depends only on the
+  plan and on each item's outcome, never on timing: concurrency 1 and 8 accept the same keys,
+  and a resumed run continues exactly where an uninterrupted one would have been.
+* A bucket never has more items in flight than it still needs, so nothing is paid for beyond
+  the targets. When the next item in plan order belongs to such a bucket, launching waits.
+* Every HTTP attempt takes a unit of :class:`CallBudget` before it is sent, so MAX_IMAGE_CALLS
+  holds whatever the concurrency.
+* CPU stages (decode, MTCNN, OCR, pHash, JPEG) run in a thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from PIL import Image
+
+from generator.backends.base import (
+    Backend,
+    BudgetExhausted,
+    CallBudget,
+    CallFailed,
+    ImageRequest,
+    Refused,
+)
+from generator.config import BUCKETS, Config
+from generator.errors import UsageError
+from generator.plan import PlanItem, plan_item
+from generator.store import Store, encode_jpeg, record_id, warn
+from generator.text.datelines import CityTable, load_cities
+from generator.vision.crop import crop_for_shot
+from generator.vision.dedup import CaptionIndex, PHashIndex, phash64
+from generator.vision.faces import FaceDetector, face_gate
+
+#: US dollars per image, list prices for gpt-image-1 at 1024x1024 (2025), for the run estimate.
+PRICE_PER_IMAGE = {"low": 0.011, "medium": 0.042, "high": 0.167, "auto": 0.167}
+
+#: A run stops when this many plan items in a row are rejected: something is misconfigured.
+MAX_REJECTS_IN_A_ROW = 200
+
+REASONS = ("faces", "quality", "ocr", "duplicate_image", "duplicate_caption", "refused", "failed")
+
+
+# ----------------------------------------------------------------------------------------
+# Outcomes of one plan item
+
+
+@dataclass
+class Candidate:
+    """An image that passed the gate, crop and scrub; waiting for its commit."""
+
+    jpeg: bytes
+    boxes: list[list[int]]
+    probs: list[float]
+    phash: int
+    attempt: int
+
+
+@dataclass
+class Outcome:
+    item: PlanItem
+    candidate: Candidate | None = None
+    reason: str | None = None  # why it was rejected, when candidate is None
+    calls: int = 0
+    attempt_reasons: list[str] = field(default_factory=list)
+    budget_stop: bool = False  # the budget ran out before this item was finished
+
+
+@dataclass
+class RunStats:
+    calls: int = 0
+    accepted: int = 0
+    rejected: Counter = field(default_factory=Counter)  # final verdict per item
+    attempts_rejected: Counter = field(default_factory=Counter)  # per generation attempt
+    regenerations: int = 0
+    started: float = field(default_factory=time.time)
+    stopped_by: str | None = None
+    final_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self, cfg: Config) -> dict[str, Any]:
+        price = PRICE_PER_IMAGE.get(cfg.GEN_QUALITY, 0.0) if cfg.BACKEND == "openai" else 0.0
+        return {
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.time() - self.started, 2),
+            "backend": cfg.BACKEND,
+            "calls": self.calls,
+            "accepted": self.accepted,
+            "rejected": {r: self.rejected.get(r, 0) for r in REASONS},
+            "attempts_rejected": {r: self.attempts_rejected.get(r, 0) for r in REASONS},
+            "regenerations": self.regenerations,
+            "estimated_cost_usd": round(self.calls * price, 4),
+            "stopped_by": self.stopped_by,
+            "config": cfg.public_dict(),
+        }
+
+
+# ----------------------------------------------------------------------------------------
+# CPU stages (run in worker threads)
+
+
+class Vision:
+    """Per-thread MTCNN detectors plus the pure pixel stages, configured once."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._local = threading.local()
+
+    def detector(self) -> FaceDetector:
+        det = getattr(self._local, "det", None)
+        if det is None:
+            det = FaceDetector(detect_size=self.cfg.DETECT_SIZE, min_face_px=self.cfg.min_side_px)
+            self._local.det = det
+        return det
+
+    def process(self, data: bytes, item: PlanItem, attempt: int) -> Candidate | str:
+        """Bytes from the backend -> a candidate, or the reason the attempt is rejected."""
+        cfg = self.cfg
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                img = im.convert("RGB")
+        except Exception:  # noqa: BLE001 - undecodable bytes are a failed call
+            return "failed"
+        faces = self.detector().detect(img)
+        gate = face_gate(
+            faces, img.size, min_faces=cfg.MIN_FACES, max_faces=cfg.MAX_FACES,
+            min_prob=cfg.min_prob, min_side_px=cfg.min_side_px,
+            max_eye_tilt_deg=cfg.MAX_EYE_TILT_DEG,
+        )
+        if not gate.ok:
+            return gate.reason or "faces"
+        kept = gate.faces
+        cropped, boxes = crop_for_shot(img, [f.box for f in kept], item.shot, cfg.POST_W, cfg.POST_H)
+        if cfg.STRICT_NO_TEXT:
+            from generator.vision.ocr import scrub_text
+
+            result = scrub_text(cropped, boxes, conf_thresh=cfg.TEXT_CONF_THRESH,
+                                scale=cfg.OCR_SCALE, max_passes=cfg.OCR_MAX_PASSES)
+            if not result.ok:
+                return "ocr"
+            cropped = result.image
+        return Candidate(
+            jpeg=encode_jpeg(cropped, cfg.JPEG_QUALITY),
+            boxes=[list(map(int, b)) for b in boxes],
+            probs=[round(float(f.prob), 5) for f in kept],
+            phash=phash64(cropped),
+            attempt=attempt,
+        )
+
+
+# ----------------------------------------------------------------------------------------
+# The run
+
+
+class Pipeline:
+    def __init__(self, cfg: Config, backend: Backend, budget: CallBudget, store: Store,
+                 cities: CityTable, progress: bool = True) -> None:
+        self.cfg = cfg
+        self.backend = backend
+        self.budget = budget
+        self.store = store
+        self.cities = cities
+        self.vision = Vision(cfg)
+        self.stats = RunStats()
+        self.phash_index = PHashIndex(cfg.PHASH_DISTANCE_MAX)
+        self.captions = CaptionIndex()
+        for r in store.records:
+            self.phash_index.add(int(r["phash"], 16), r["plan_key"])
+            self.captions.add(r["text"], r["plan_key"])
+        self.accepted = store.accepted_count()
+        self.inflight: Counter = Counter()
+        self.stop_reason: str | None = None
+        self.rejects_in_a_row = 0
+        self.progress = progress
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dgm4plus-cpu")
+
+    # -- plan order ------------------------------------------------------------------------
+    def _sequence(self) -> Iterator[tuple[str, int]]:
+        """Unused plan keys in plan order: (k, bucket) ascending, so gaps come first."""
+        used = self.store.used_keys()
+        k = 0
+        while any(self.accepted[b] < self.cfg.targets[b] for b in BUCKETS):
+            for b in BUCKETS:
+                if self.accepted[b] < self.cfg.targets[b] and k not in used[b]:
+                    yield b, k
+            k += 1
+
+    # -- one item --------------------------------------------------------------------------
+    async def _work(self, item: PlanItem) -> Outcome:
+        out = Outcome(item)
+        if self.captions.find(item.text) is not None:
+            out.reason = "duplicate_caption"
+            return out
+        loop = asyncio.get_running_loop()
+        for attempt in range(self.cfg.MAX_REGEN_ATTEMPTS + 1):
+            if self.stop_reason is not None:
+                out.budget_stop = True
+                return out
+            req = ImageRequest(
+                prompt=item.prompt, plan_key=item.plan_key, seed=self.cfg.SEED, attempt=attempt,
+                num_people=item.num_people, backdrop=item.backdrop, backdrop_kind=item.backdrop_kind,
+            )
+            if attempt:
+                self.stats.regenerations += 1
+            try:
+                data = await self.backend.generate(req)
+            except BudgetExhausted:
+                out.budget_stop = True
+                self.stop_reason = self.stop_reason or "MAX_IMAGE_CALLS"
+                return out
+            except Refused:
+                out.reason = "refused"
+                return out
+            except CallFailed:
+                out.attempt_reasons.append("failed")
+                continue
+            finally:
+                out.calls += 1
+            result = await loop.run_in_executor(self.pool, self.vision.process, data, item, attempt)
+            if isinstance(result, Candidate):
+                out.candidate = result
+                return out
+            out.attempt_reasons.append(result)
+        out.reason = out.attempt_reasons[-1] if out.attempt_reasons else "failed"
+        return out
+
+    # -- commit (in launch order) -----------------------------------------------------------
+    def _commit(self, out: Outcome) -> None:
+        item, cfg = out.item, self.cfg
+        bucket, k = item.bucket, item.k
+        self.inflight[bucket] -= 1
+        self.stats.attempts_rejected.update(out.attempt_reasons)
+        if out.budget_stop and out.candidate is None:
+            return  # not finished: the item is built again on resume
+        cand = out.candidate
+        reason = out.reason
+        if cand is not None:
+            if self.captions.find(item.text) is not None:
+                reason = "duplicate_caption"
+            elif self.phash_index.find(cand.phash):
+                reason = "duplicate_image"
+        if cand is None or reason is not None:
+            reason = reason or "failed"
+            self.stats.rejected[reason] += 1
+            self.rejects_in_a_row += 1
+            if self.rejects_in_a_row >= MAX_REJECTS_IN_A_ROW and self.stop_reason is None:
+                self.stop_reason = f"{MAX_REJECTS_IN_A_ROW} rejections in a row (check the backend and the gate knobs)"
+            self.store.append_rejected({
+                "plan_key": item.plan_key, "fake_cls": bucket, "reason": reason,
+                "attempt_reasons": out.attempt_reasons, "calls": out.calls,
+                "backend": self.backend.name,
+            })
+            return
+        rid = record_id(cfg, bucket, k)
+        record = {
+            "id": rid,
+            "image": self.store.relative_image(bucket, rid),
+            "text": item.text,
+            "fake_cls": bucket,
+            "fake_image_box": [0, 0, cfg.POST_W, cfg.POST_H],
+            "fake_text_pos": list(item.fake_text_pos),
+            "mtcnn_boxes": cand.boxes,
+            "plan_key": item.plan_key,
+            "literal_text": item.literal_text,
+            "backdrop": item.backdrop,
+            "backdrop_kind": item.backdrop_kind,
+            "shot": item.shot,
+            "lighting": item.lighting,
+            "dateline": item.dateline,
+            "role": item.role,
+            "event": item.event,
+            "num_people": item.num_people,
+            "prompt": item.prompt,
+            "phash": f"{cand.phash:016x}",
+            "face_probs": cand.probs,
+            "backend": self.backend.name,
+            "model": cfg.GEN_MODEL if self.backend.name == "openai" else f"composite ({cfg.GEN_MODEL} stand-in)",
+            "quality": cfg.GEN_QUALITY,
+            "seed": cfg.SEED,
+            "attempt": cand.attempt,
+        }
+        self.store.append_accepted(record, cand.jpeg)
+        self.phash_index.add(cand.phash, item.plan_key)
+        self.captions.add(item.text, item.plan_key)
+        self.accepted[bucket] += 1
+        self.stats.accepted += 1
+        self.rejects_in_a_row = 0
+
+    # -- main loop -------------------------------------------------------------------------
+    async def run(self) -> RunStats:
+        cfg = self.cfg
+        total = cfg.total_target
+        done0 = sum(min(self.accepted[b], cfg.targets[b]) for b in BUCKETS)
+        bar = _progress_bar(total, done0, cfg.SEED, enabled=self.progress)
+        seq = self._sequence()
+        nxt: tuple[str, int] | None = next(seq, None)
+        queue: deque[asyncio.Task[Outcome]] = deque()
+        running: set[asyncio.Task[Outcome]] = set()
+        self._install_signals()
+        try:
+            while True:
+                while self.stop_reason is None and nxt is not None and len(running) < cfg.CONCURRENCY:
+                    bucket, k = nxt
+                    if self.accepted[bucket] >= cfg.targets[bucket]:
+                        nxt = next(seq, None)  # bucket complete: skip its keys
+                        continue
+                    if self.accepted[bucket] + self.inflight[bucket] >= cfg.targets[bucket]:
+                        break  # wait for this bucket's in-flight items before going on
+                    item = plan_item(cfg, self.cities, bucket, k)
+                    task = asyncio.create_task(self._work(item))
+                    self.inflight[bucket] += 1
+                    queue.append(task)
+                    running.add(task)
+                    nxt = next(seq, None)
+                if not queue:
+                    break
+                if running:
+                    done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    running -= done
+                while queue and queue[0].done():
+                    out = queue.popleft().result()
+                    await asyncio.to_thread(self._commit, out)
+                    self.stats.calls = self.budget.used
+                    if bar is not None:
+                        accepted = sum(min(self.accepted[b], cfg.targets[b]) for b in BUCKETS)
+                        bar.n = accepted
+                        seen = self.stats.accepted + sum(self.stats.rejected.values())
+                        rate = self.stats.accepted / seen if seen else 0.0
+                        bar.set_postfix(calls=self.budget.used, acc=f"{rate:.0%}", refresh=False)
+                        bar.refresh()
+                if self.stop_reason is not None and not running and not queue:
+                    break
+        finally:
+            for task in running:
+                task.cancel()
+            self.stats.calls = self.budget.used
+            self.stats.stopped_by = self.stop_reason
+            self.stats.final_counts = dict(self.accepted)
+            if bar is not None:
+                bar.close()
+            self._remove_signals()
+            self.store.snapshot()
+            self.store.append_run(self.stats.as_dict(cfg))
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return self.stats
+
+    # -- signals ---------------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        self._signals: list[int] = []
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                self._signals.append(sig)
+
+    def _remove_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: int) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = signal.Signals(sig).name
+            warn(f"{self.stop_reason}: finishing the images in flight, then stopping "
+                 "(send it again to stop at once)")
+        else:  # second signal: stop now; metadata.jsonl is already durable
+            warn("stopped at once; resume with the same command")
+            os._exit(130)
+
+
+def _progress_bar(total: int, initial: int, seed: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=f"Building {total} DGM4-synthetic (seed={seed})",
+                unit="img", file=sys.stderr, dynamic_ncols=True)
+
+
+# ----------------------------------------------------------------------------------------
+# Entry points
+
+
+def make_backend_for(cfg: Config, budget: CallBudget) -> Backend:
+    """The configured backend; the openai one needs OPENAI_API_KEY (checked before any work)."""
+    if cfg.BACKEND == "composite":
+        from generator.backends.composite import CompositeBackend
+
+        return CompositeBackend(budget=budget, fault_rate=cfg.COMPOSITE_FAULT_RATE,
+                                signage_rate=cfg.COMPOSITE_SIGNAGE_RATE)
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not key:
+        raise UsageError("OPENAI_API_KEY is not set: export it for --backend openai, "
+                         "or run offline with --backend composite")
+    from generator.backends.openai_backend import OpenAIBackend
+
+    return OpenAIBackend(api_key=key, model=cfg.GEN_MODEL, size=cfg.GEN_SIZE,
+                         quality=cfg.GEN_QUALITY, budget=budget, max_retries=cfg.MAX_RETRIES,
+                         timeout=cfg.REQUEST_TIMEOUT)
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    rej = ", ".join(f"{k} {v}" for k, v in stats["rejected"].items() if v) or "none"
+    return (f"calls {stats['calls']}, accepted {stats['accepted']}, rejected: {rej}; "
+            f"regenerations {stats['regenerations']}; estimated cost ${stats['estimated_cost_usd']:.2f}"
+            + (f"; stopped by {stats['stopped_by']}" if stats["stopped_by"] else ""))
+
+
+def fill_store(cfg: Config, progress: bool = True) -> RunStats:
+    """Generate (or resume) the store at cfg.OUT_ROOT up to the configured targets."""
+    budget = CallBudget(cfg.MAX_IMAGE_CALLS)
+    backend = make_backend_for(cfg, budget)  # credentials are checked before anything is written
+    store, recovery = Store.open(cfg.OUT_ROOT, cfg)
+    for line in recovery.lines:
+        warn(line)
+    cities = load_cities(cfg.CITY_DATA_PATH)
+
+    async def _go() -> RunStats:
+        try:
+            return await Pipeline(cfg, backend, budget, store, cities, progress).run()
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(_go())
+
+
+def run_generate(cfg: Config) -> int:
+    """`dgm4plus generate`: exit 0 when the targets are met, 130 when interrupted, 3 when
+    stopped short (budget spent, or too many rejections in a row)."""
+    stats = fill_store(cfg)
+    print(f"dgm4plus: {format_stats(stats.as_dict(cfg))}", file=sys.stderr)
+    if stats.stopped_by in ("SIGINT", "SIGTERM"):
+        return 130
+    short = {b: cfg.targets[b] - n for b, n in stats.final_counts.items() if n < cfg.targets[b]}
+    if short:
+        need = ", ".join(f"{b} needs {n} more" for b, n in short.items())
+        print(f"dgm4plus: stopped short of the targets ({need}); run the same command again "
+              "to resume", file=sys.stderr)
+        return 3
+    print(f"dgm4plus: {cfg.OUT_ROOT} holds {sum(stats.final_counts.values())} samples "
+          f"({', '.join(f'{b} {n}' for b, n in stats.final_counts.items())})", file=sys.stderr)
+    return 0
