@@ -224,15 +224,20 @@ def make_store(
         BACKEND="composite",
     )
     run = {
-        "run_id": "fixture-0001",
-        "started_at": "2025-01-01T00:00:00Z",
-        "finished_at": "2025-01-01T00:05:00Z",
-        "accepted": {b: per_bucket for b in BUCKETS},
-        "image_calls": 3 * per_bucket + 2,
-        "rejected": {"faces": 2},
+        "finished": "2025-01-01T00:05:00+00:00",
+        "seconds": 300.0,
+        "backend": "composite",
+        "calls": 3 * per_bucket + 2,
+        "accepted": 3 * per_bucket,
+        "rejected": {"faces": 2, "quality": 0, "ocr": 0},
+        "regenerations": 2,
+        "estimated_cost_usd": 0.0,
+        "stopped_by": None,
         "config": cfg.public_dict(),
     }
     (root / "runs.jsonl").write_text(json.dumps(run) + "\n", encoding="utf-8")
+    manifest = {"SEED": RUN_SEED, "ID_OFFSET": ID_OFFSET, "POST_W": WIDTH, "POST_H": HEIGHT, "format": 1}
+    (root / "store.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return FixtureStore(root=root, records=records, marked=marked)
 
 

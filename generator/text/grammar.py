@@ -61,11 +61,23 @@ _WORD_RE = re.compile(r"[A-Za-z]+")
 PREPOSITIONS = (
     "above",
     "across",
+    "after",
+    "against",
+    "along",
     "amid",
+    "among",
+    "around",
     "at",
+    "atop",
+    "before",
+    "behind",
+    "below",
     "beneath",
     "beside",
+    "between",
+    "beyond",
     "by",
+    "during",
     "for",
     "from",
     "in",
@@ -77,11 +89,16 @@ PREPOSITIONS = (
     "onto",
     "outside",
     "over",
+    "past",
     "through",
     "to",
+    "toward",
     "under",
+    "underneath",
+    "upon",
     "while",
     "with",
+    "within",
 )
 
 #: Words a headline must never end on.
@@ -126,7 +143,7 @@ def number_word(n: int) -> str:
 
 
 def counted_noun(singular: str, plural: str, n: int) -> str:
-    """"a nurse" / "an engineer" for one, "two nurses" / "three nurses" for more."""
+    """Count a noun: "a nurse" / "an engineer" for one, "two nurses" / "three nurses" for more."""
     if n == 1:
         return with_article(singular)
     return f"{number_word(n)} {plural}"

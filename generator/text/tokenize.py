@@ -29,6 +29,7 @@ from collections.abc import Sequence
 __all__ = [
     "DGM4_MAX_WORDS",
     "dgm4_words",
+    "words_untruncated",
     "pre_caption",
     "span_indices",
 ]
@@ -57,7 +58,7 @@ def pre_caption(text: str, max_words: int = DGM4_MAX_WORDS) -> str:
     return out
 
 
-def _all_words(text: str) -> list[str]:
+def words_untruncated(text: str) -> list[str]:
     """DGM4 words of ``text`` without the 50-word truncation."""
     out = _normalise(text)
     return out.split(" ") if out else []
@@ -90,13 +91,13 @@ def span_indices(
 
     Returns the sorted, de-duplicated indices.
     """
-    words = _all_words(text)
+    words = words_untruncated(text)
     found: list[int] = []
     for start, end in marked:
         if not 0 <= start <= end <= len(text):
             raise ValueError(f"range ({start}, {end}) is outside a text of length {len(text)}")
-        before = _all_words(text[:start])
-        inside = _all_words(text[start:end])
+        before = words_untruncated(text[:start])
+        inside = words_untruncated(text[start:end])
         first = len(before)
         if words[:first] != before or words[first : first + len(inside)] != inside:
             raise ValueError(

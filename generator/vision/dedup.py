@@ -8,13 +8,16 @@ looks up, in each band's table, the band's exact value (r <= 3) or every value w
 floor(r / 4) bits of it, and verifies the candidates by their full Hamming distance.
 
 Memory: each band maps a 16-bit value to a compact ``array('I')`` of entry ids (4 bytes per id,
-no Python object per stored hash); the hashes sit in one ``array('Q')`` (8 bytes each).  The
+no Python object per stored hash); the hashes sit in one numpy ``uint64`` array (8 bytes each,
+grown by doubling), against which the candidates are verified in one vectorised step.  The
 caller's keys are kept in a list.
 """
 
 from __future__ import annotations
 
+import sys
 from array import array
+from collections.abc import Sequence
 from itertools import combinations
 
 import numpy as np
@@ -26,6 +29,9 @@ BANDS = 4
 BAND_BITS = 16
 _BAND_MASK = (1 << BAND_BITS) - 1
 _MAX_HASH = (1 << 64) - 1
+_SMALL = 24  # up to this many candidates are verified without numpy
+_MAX_ENTRIES = (1 << 32) - 1  # ids are stored as uint32
+assert array("I").itemsize == 4, "array('I') must hold 32-bit ids"
 
 
 def phash64(img: Image.Image) -> int:
@@ -55,26 +61,38 @@ def _flip_masks(max_bits: int) -> tuple[int, ...]:
 
 
 class PHashIndex:
-    """Finds every stored 64-bit hash within ``max_distance`` bits of a query."""
+    """Finds every stored 64-bit hash within ``max_distance`` bits of a query.
+
+    Not safe for ``add`` and ``find`` from different threads at the same time: guard it with a
+    lock (the pipeline has one writer).
+    """
 
     def __init__(self, max_distance: int = 3) -> None:
         if not 0 <= max_distance <= 64:
             raise ValueError(f"max_distance must be in 0..64, got {max_distance}")
         self.max_distance = max_distance
         self._masks = _flip_masks(max_distance // BANDS)
-        self._hashes = array("Q")
+        self._hashes = np.zeros(1024, dtype=np.uint64)  # grown by doubling
+        self._n = 0
         self._keys: list[str] = []
         self._bands: tuple[dict[int, array], ...] = tuple({} for _ in range(BANDS))
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return self._n
 
     def add(self, h: int, key: str) -> None:
         """Store hash ``h`` under ``key`` (the same hash or key may be stored more than once)."""
         h = _check_hash(h)
-        idx = len(self._hashes)
-        self._hashes.append(h)
+        idx = self._n
+        if idx >= _MAX_ENTRIES:
+            raise ValueError("PHashIndex holds at most 2**32 - 1 entries")
+        if idx == len(self._hashes):
+            grown = np.zeros(2 * len(self._hashes), dtype=np.uint64)
+            grown[:idx] = self._hashes
+            self._hashes = grown
+        self._hashes[idx] = h
         self._keys.append(key)
+        self._n = idx + 1
         for band, table in enumerate(self._bands):
             value = (h >> (BAND_BITS * band)) & _BAND_MASK
             ids = table.get(value)
@@ -83,28 +101,78 @@ class PHashIndex:
             else:
                 ids.append(idx)
 
+    def add_many(self, hashes: Sequence[int] | np.ndarray, keys: Sequence[str]) -> None:
+        """Store many hashes at once (e.g. when resuming a run); the same result as calling
+        :meth:`add` for each pair in order, built with vectorised numpy steps."""
+        arr = _check_hashes(hashes)
+        n = len(arr)
+        if len(keys) != n:
+            raise ValueError(f"got {n} hashes but {len(keys)} keys")
+        if n == 0:
+            return
+        start = self._n
+        if start + n > _MAX_ENTRIES:
+            raise ValueError("PHashIndex holds at most 2**32 - 1 entries")
+        if start + n > len(self._hashes):
+            grown = np.zeros(max(2 * len(self._hashes), start + n), dtype=np.uint64)
+            grown[:start] = self._hashes[:start]
+            self._hashes = grown
+        self._hashes[start : start + n] = arr
+        self._keys.extend(keys)
+        self._n = start + n
+        ids = np.arange(start, start + n, dtype=np.uint32)
+        for band, table in enumerate(self._bands):
+            values = ((arr >> np.uint64(BAND_BITS * band)) & np.uint64(_BAND_MASK)).astype(np.int64)
+            order = np.argsort(values, kind="stable")  # ids stay ascending in a bucket
+            sorted_ids = ids[order]
+            uniq, first = np.unique(values[order], return_index=True)
+            ends = np.append(first[1:], n)
+            for value, a, b in zip(uniq.tolist(), first.tolist(), ends.tolist(), strict=True):
+                bucket = table.get(value)
+                if bucket is None:
+                    table[value] = bucket = array("I")
+                bucket.frombytes(sorted_ids[a:b].tobytes())
+
+    def memory_bytes(self) -> int:
+        """Approximate memory held by the index structures (hash array, band tables, key
+        list; not the key strings themselves, which belong to the caller)."""
+        total = self._hashes.nbytes + sys.getsizeof(self._keys)
+        for table in self._bands:
+            total += sys.getsizeof(table)
+            total += sum(sys.getsizeof(ids) for ids in table.values())
+        return total
+
     def find(self, h: int) -> list[tuple[str, int]]:
         """``(key, distance)`` of every stored hash within ``max_distance`` of ``h``, sorted by
         ``(distance, key)``."""
         h = _check_hash(h)
-        hashes = self._hashes
-        r = self.max_distance
-        seen: set[int] = set()
-        found: list[tuple[int, int]] = []
+        candidates = array("I")
         for band, table in enumerate(self._bands):
             value = (h >> (BAND_BITS * band)) & _BAND_MASK
             for mask in self._masks:
                 ids = table.get(value ^ mask)
-                if ids is None:
-                    continue
-                for idx in ids:
-                    d = (hashes[idx] ^ h).bit_count()
-                    # a match may share several bands: report it once
-                    if d <= r and idx not in seen:
-                        seen.add(idx)
-                        found.append((idx, d))
+                if ids is not None:
+                    candidates.extend(ids)
+        r = self.max_distance
+        if len(candidates) <= _SMALL:
+            # a few candidates: plain ints beat numpy's per-call overhead
+            item = self._hashes.item
+            matches = {}
+            for idx in candidates:
+                d = (item(idx) ^ h).bit_count()
+                if d <= r:
+                    matches[idx] = d  # a match may share several bands: reported once
+            if not matches:
+                return []
+        else:
+            ids = np.frombuffer(candidates, dtype=np.uint32)
+            dist = np.bitwise_count(self._hashes[ids] ^ np.uint64(h))
+            hit = np.flatnonzero(dist <= r)
+            if not len(hit):
+                return []
+            matches = dict(zip(ids[hit].tolist(), dist[hit].tolist(), strict=True))
         keys = self._keys
-        result = [(keys[idx], d) for idx, d in found]
+        result = [(keys[idx], d) for idx, d in matches.items()]
         result.sort(key=lambda kd: (kd[1], kd[0]))
         return result
 
@@ -121,6 +189,19 @@ def _check_hash(h: int) -> int:
     if not 0 <= h <= _MAX_HASH:
         raise ValueError(f"hash must be a 64-bit unsigned int, got {h}")
     return h
+
+
+def _check_hashes(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
+    if not isinstance(hashes, np.ndarray):
+        return np.fromiter((_check_hash(h) for h in hashes), dtype=np.uint64, count=len(hashes))
+    raw = hashes
+    if raw.dtype == object:
+        return np.fromiter((_check_hash(h) for h in raw.reshape(-1)), dtype=np.uint64)
+    if raw.dtype.kind not in "ui":
+        raise TypeError(f"hashes must be ints, got dtype {raw.dtype}")
+    if raw.dtype.kind == "i" and (raw < 0).any():
+        raise ValueError("hashes must be 64-bit unsigned ints, got a negative value")
+    return raw.astype(np.uint64).reshape(-1)
 
 
 class CaptionIndex:

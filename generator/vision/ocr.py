@@ -137,6 +137,4 @@ def scrub_text(
         current = _blur_boxes(current, [box for _, box in words])
         passes += 1
         words = readable_words(current, face_boxes, conf_thresh, scale, psm)
-    return ScrubResult(
-        image=current, ok=not words, passes=passes, words=tuple(w for w, _ in words)
-    )
+    return ScrubResult(image=current, ok=not words, passes=passes, words=tuple(w for w, _ in words))

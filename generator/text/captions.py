@@ -1,0 +1,220 @@
+"""News-style captions for the three DGM4+ classes, with their word spans.
+
+A caption is assembled from *pieces*: strings that are joined as they are, each flagged as
+manipulated or not. The span of a caption is then measured on the finished text with HAMMER's
+tokenization (:func:`generator.text.tokenize.span_indices`), never by counting words by hand,
+and cross-checked against the flagged pieces tokenized on their own. A caption that breaks a
+headline rule (:func:`generator.text.grammar.headline_problems`), runs past
+:data:`MAX_CAPTION_WORDS` or whose span does not check out raises ``ValueError``.
+
+What is marked:
+
+* ``origin``: nothing.
+* ``text_attribute``: every word appended after the literal headline, connector included
+  (", appearing visibly anxious" marks "appearing visibly anxious"; " and looks tense" marks
+  "and looks tense"). The literal headline and the dateline are never marked.
+* ``text_swap``: every word of the headline, which is made entirely of swap material (subject,
+  action and place). The scene's dateline and its separator are kept and never marked.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from generator.text.grammar import agree, capitalize_first, counted_noun, headline_problems
+from generator.text.lexicon import (
+    AFFECT_PAIRS,
+    EVENTS,
+    ROLES,
+    SWAP_ACTIONS,
+    SWAP_PLACES,
+    SWAP_SUBJECTS,
+    clause_backdrops,
+)
+from generator.text.scene import Scene, pick, weighted_pick
+from generator.text.tokenize import span_indices, words_untruncated
+
+__all__ = [
+    "MAX_BODY_WORDS",
+    "MAX_CAPTION_WORDS",
+    "Caption",
+    "attribute_caption",
+    "caption_prefix",
+    "claimed_affect",
+    "literal_caption",
+    "literal_headline",
+    "swap_caption",
+]
+
+#: No caption, dateline included, is longer than this (in DGM4 words).
+MAX_CAPTION_WORDS = 40
+#: No headline body (everything after the dateline separator) is longer than this; the
+#: lexicon is tested against it. A dateline of up to
+#: ``MAX_CAPTION_WORDS - MAX_BODY_WORDS - 1`` words therefore always fits.
+MAX_BODY_WORDS = 30
+
+
+@dataclass(frozen=True)
+class Caption:
+    text: str
+    fake_text_pos: tuple[int, ...]  # indices into dgm4_words(text); () for origin
+    marked_words: tuple[str, ...]  # dgm4_words(text)[i] for i in fake_text_pos
+
+
+def caption_prefix(dateline: str | None, use_em_dash: bool) -> str:
+    """The dateline and its separator ("NAIROBI, Kenya — "), or "" without a dateline."""
+    if not dateline:
+        return ""
+    if dateline != dateline.strip() or "  " in dateline:
+        raise ValueError(f"dateline {dateline!r} has stray whitespace")
+    return f"{dateline} — " if use_em_dash else f"{dateline}: "
+
+
+def _assemble(
+    dateline: str | None, use_em_dash: bool, pieces: Sequence[tuple[str, bool]]
+) -> Caption:
+    prefix = caption_prefix(dateline, use_em_dash)
+    body = "".join(piece for piece, _ in pieces)
+    problems = headline_problems(body)
+    if problems:
+        raise ValueError(f"malformed headline {body!r}: {'; '.join(problems)}")
+    text = prefix + body
+    words = words_untruncated(text)
+    if len(words) > MAX_CAPTION_WORDS:
+        raise ValueError(
+            f"caption has {len(words)} words, more than {MAX_CAPTION_WORDS}: {text!r} "
+            f"(datelines longer than {MAX_CAPTION_WORDS - MAX_BODY_WORDS - 1} words may not fit)"
+        )
+    ranges = []
+    cursor = len(prefix)
+    for piece, marked in pieces:
+        if marked:
+            ranges.append((cursor, cursor + len(piece)))
+        cursor += len(piece)
+    positions = span_indices(text, ranges)
+    marked_words = tuple(words[i] for i in positions)
+    expected = tuple(w for piece, marked in pieces if marked for w in words_untruncated(piece))
+    if marked_words != expected:
+        raise ValueError(f"span check failed for {text!r}: {marked_words} != {expected}")
+    return Caption(text=text, fake_text_pos=positions, marked_words=marked_words)
+
+
+def literal_headline(scene: Scene) -> str:
+    """The literal headline body without its full stop.
+
+    "Two nurses hold a briefing in a corridor of suspended stardust"
+    """
+    role = ROLES[scene.role]
+    event = EVENTS[scene.event]
+    n = scene.num_people
+    subject = capitalize_first(counted_noun(role.singular, role.plural, n))
+    verb_phrase = agree(n, event.third, event.base)
+    return f"{subject} {verb_phrase} {scene.backdrop_prep} {scene.backdrop}"
+
+
+def literal_caption(scene: Scene, dateline: str | None, use_em_dash: bool) -> Caption:
+    """``origin``: the literal headline of the scene, backdrop clause included; no span."""
+    return _assemble(dateline, use_em_dash, [(literal_headline(scene), False), (".", False)])
+
+
+# --- text_attribute ---------------------------------------------------------------------------
+
+_OPPOSITE: dict[str, str] = {}
+for _left, _right in AFFECT_PAIRS:
+    _OPPOSITE[_left] = _right
+    _OPPOSITE[_right] = _left
+
+_LINKING_VERBS = (("appears", "appear"), ("looks", "look"), ("seems", "seem"))
+_APPEARING_ADVERBS = ("visibly", "clearly", "noticeably")
+_LOOKING_ADVERBS = ("visibly", "distinctly", "decidedly")
+_AND_ADVERBS = ("visibly", "clearly")
+_BARE_ADVERBS = ("visibly", "seemingly", "plainly")
+
+
+def claimed_affect(scene: Scene, rng: random.Random) -> str:
+    """The affect the add-on claims: the opposite of the expression the picture shows.
+
+    A scene without a known expression gets a drawn one (either side of a drawn pair).
+    """
+    if scene.expression in _OPPOSITE:
+        return _OPPOSITE[scene.expression]
+    return pick(rng, AFFECT_PAIRS)[rng.randrange(2)]
+
+
+# After a backdrop that ends in a clause of its own ("where rain falls upward", "while wading
+# through ...", "inside a bottle drifting at sea") an "and appears ..." add-on would seem to
+# belong to that clause, so only the styles set off by a comma are used there.
+_COMMA_STYLES = (0, 1, 4)
+_ALL_STYLES = (0, 1, 2, 3, 4, 5)
+
+
+def _ends_in_clause(scene: Scene) -> bool:
+    if (scene.backdrop_prep, scene.backdrop) in clause_backdrops():
+        return True
+    # scenes built by hand: the plain signs of a clause
+    words = scene.backdrop.split()
+    return scene.backdrop_prep == "while" or "where" in words or "that" in words
+
+
+def _affect_addon(n: int, adjective: str, rng: random.Random, comma_only: bool = False) -> str:
+    """An affective add-on that follows the headline directly, e.g. ", appearing visibly tense".
+
+    ``comma_only`` restricts it to the styles set off by a comma.
+    """
+    style = pick(rng, _COMMA_STYLES if comma_only else _ALL_STYLES)
+    if style == 0:
+        return f", appearing {pick(rng, _APPEARING_ADVERBS)} {adjective}"
+    if style == 1:
+        return f", looking {pick(rng, _LOOKING_ADVERBS)} {adjective}"
+    if style == 2:
+        verb = agree(n, *pick(rng, _LINKING_VERBS))
+        return f" and {verb} {adjective}"
+    if style == 3:
+        verb = agree(n, *pick(rng, _LINKING_VERBS))
+        return f" and {verb} {pick(rng, _AND_ADVERBS)} {adjective}"
+    if style == 4:
+        return f", {pick(rng, _BARE_ADVERBS)} {adjective}"
+    # style 5: a group phrase for two or three people, a plain participle for one
+    if n == 1:
+        return f", appearing {adjective}"
+    group = "both" if n == 2 else "all three"
+    return f" as {group} {pick(rng, _LINKING_VERBS)[1]} {adjective}"
+
+
+def attribute_caption(
+    scene: Scene, rng: random.Random, dateline: str | None, use_em_dash: bool
+) -> Caption:
+    """``text_attribute``: the literal headline plus an affective add-on; the add-on is marked."""
+    adjective = claimed_affect(scene, rng)
+    addon = _affect_addon(scene.num_people, adjective, rng, comma_only=_ends_in_clause(scene))
+    pieces = [(literal_headline(scene), False), (addon, True), (".", False)]
+    return _assemble(dateline, use_em_dash, pieces)
+
+
+# --- text_swap --------------------------------------------------------------------------------
+
+_SWAP_ORDERS = (("subject_first", 0.7), ("place_first", 0.3))
+
+
+def swap_caption(
+    scene: Scene, rng: random.Random, dateline: str | None, use_em_dash: bool
+) -> Caption:
+    """``text_swap``: an irrelevant headline under the scene's dateline.
+
+    Subject, action and place all come from the swap lists, which share nothing with the
+    scene's roles, events and backdrops; the subject keeps the scene's head count. Every word
+    of the headline is marked; the dateline is not.
+    """
+    n = scene.num_people
+    singular, plural = pick(rng, SWAP_SUBJECTS)
+    third, base = pick(rng, SWAP_ACTIONS)
+    prep, place = pick(rng, SWAP_PLACES)
+    subject = counted_noun(singular, plural, n)
+    action = agree(n, third, base)
+    if weighted_pick(rng, _SWAP_ORDERS) == "subject_first":
+        headline = f"{capitalize_first(subject)} {action} {prep} {place}"
+    else:
+        headline = f"{capitalize_first(prep)} {place}, {subject} {action}"
+    return _assemble(dateline, use_em_dash, [(headline, True), (".", False)])

@@ -1,0 +1,1 @@
+"""Stand-ins for services beyond the network edge (tests only)."""

