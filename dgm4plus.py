@@ -84,7 +84,7 @@ _CITATION = """\
 @inproceedings{shao2023dgm4,
   title={Detecting and Grounding Multi-Modal Media Manipulation},
   author={Shao, Rui and Wu, Tianxing and Liu, Ziwei},
-  booktitle={Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  booktitle={IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
   year={2023}
 }
 @inproceedings{2025dgm4plus,
@@ -285,7 +285,9 @@ class DGM4PlusConfig(datasets.BuilderConfig):
         self.split_ratios = check_ratios(self.split_ratios)
         unknown = [c for c in self.classes if c not in CLASS_NAMES]
         if unknown:
-            raise UsageError(f"classes: unknown class {unknown[0]!r}; known: {', '.join(CLASS_NAMES)}")
+            raise UsageError(
+                f"classes: unknown class {unknown[0]!r}; known: {', '.join(CLASS_NAMES)}"
+            )
 
 
 class DGM4Plus(datasets.GeneratorBasedBuilder):
@@ -339,7 +341,8 @@ class DGM4Plus(datasets.GeneratorBasedBuilder):
             knobs[name] = value
         if "OUT_ROOT" in knobs and resolve_store(knobs["OUT_ROOT"]) != root:
             raise UsageError(
-                f"generator_knobs: OUT_ROOT {knobs['OUT_ROOT']!r} differs from data_dir {str(root)!r}"
+                f"generator_knobs: OUT_ROOT {knobs['OUT_ROOT']!r} differs from "
+                f"data_dir {str(root)!r}"
             )
         knobs["OUT_ROOT"] = str(root)
         cfg = load_config(cli=knobs, env=os.environ, toml_path=self.config.generator_config)

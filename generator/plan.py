@@ -36,6 +36,7 @@ class PlanItem:
     role: str
     event: str
     num_people: int
+    expression: str  # the look asked of the people; text_attribute claims its opposite
 
     @property
     def bucket(self) -> str:
@@ -85,6 +86,7 @@ def plan_item(cfg: Config, cities: CityTable, bucket: str, k: int) -> PlanItem:
         role=scene.role,
         event=scene.event,
         num_people=scene.num_people,
+        expression=scene.expression,
     )
 
 

@@ -128,8 +128,12 @@ def _draw_image(path: Path, rng: np.random.Generator, faces: int) -> list[list[i
         draw.ellipse(box, fill=(226, 190, 160), outline=(90, 60, 40), width=2)
         ex = fw // 4
         draw.ellipse([x1 + ex, y1 + fh // 3, x1 + ex + 6, y1 + fh // 3 + 6], fill=(30, 30, 30))
-        draw.ellipse([x1 + fw - ex - 6, y1 + fh // 3, x1 + fw - ex, y1 + fh // 3 + 6], fill=(30, 30, 30))
-        draw.arc([x1 + ex, y1 + fh // 2, x1 + fw - ex, y1 + fh - 8], 20, 160, fill=(120, 40, 40), width=2)
+        draw.ellipse(
+            [x1 + fw - ex - 6, y1 + fh // 3, x1 + fw - ex, y1 + fh // 3 + 6], fill=(30, 30, 30)
+        )
+        draw.arc(
+            [x1 + ex, y1 + fh // 2, x1 + fw - ex, y1 + fh - 8], 20, 160, fill=(120, 40, 40), width=2
+        )
         boxes.append(box)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, "JPEG", quality=88)
@@ -145,7 +149,9 @@ def _record(bucket_index: int, bucket: str, k: int, name: str, folder: str, base
     role = ROLES[int(rng.integers(len(ROLES)))]
     event = EVENTS[int(rng.integers(len(EVENTS)))]
     absurd = rng.random() < 0.85
-    backdrop = (ABSURD if absurd else REALISTIC)[int(rng.integers(len(ABSURD if absurd else REALISTIC)))]
+    backdrop = (ABSURD if absurd else REALISTIC)[
+        int(rng.integers(len(ABSURD if absurd else REALISTIC)))
+    ]
     shot = SHOTS[int(rng.integers(len(SHOTS)))]
     lighting = LIGHTING[int(rng.integers(len(LIGHTING)))]
     num_people = int(rng.integers(1, 4))
@@ -155,7 +161,11 @@ def _record(bucket_index: int, bucket: str, k: int, name: str, folder: str, base
     elif bucket == "text_attribute":
         addon = ADDONS[int(rng.integers(len(ADDONS)))]
         text, positions, words = _compose(
-            [(f"{dateline}{sep}A {role} {event} in {backdrop}", False), (f", {addon}", True), (".", False)]
+            [
+                (f"{dateline}{sep}A {role} {event} in {backdrop}", False),
+                (f", {addon}", True),
+                (".", False),
+            ]
         )
     else:
         swap = SWAPS[int(rng.integers(len(SWAPS)))]
@@ -236,7 +246,13 @@ def make_store(
         "config": cfg.public_dict(),
     }
     (root / "runs.jsonl").write_text(json.dumps(run) + "\n", encoding="utf-8")
-    manifest = {"SEED": RUN_SEED, "ID_OFFSET": ID_OFFSET, "POST_W": WIDTH, "POST_H": HEIGHT, "format": 1}
+    manifest = {
+        "SEED": RUN_SEED,
+        "ID_OFFSET": ID_OFFSET,
+        "POST_W": WIDTH,
+        "POST_H": HEIGHT,
+        "format": 1,
+    }
     (root / "store.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return FixtureStore(root=root, records=records, marked=marked)
 

@@ -106,6 +106,16 @@ def test_swap_material_shares_nothing_with_scenes() -> None:
     assert not scene_places & {phrase for _, phrase in lx.SWAP_PLACES}
     for prep, phrase in lx.SWAP_PLACES:
         assert prep in PREPOSITIONS and not article_problems(phrase), phrase
+    # no swap phrase mentions a role or an event, word for word
+    scene_phrases = [p for r in lx.ROLES.values() for p in (r.singular, r.plural)]
+    scene_phrases += [p for e in lx.EVENTS.values() for p in (e.third, e.base)]
+    for row in lx.SWAP_SUBJECTS + lx.SWAP_ACTIONS + lx.SWAP_PLACES:
+        for material in row:
+            words = words_untruncated(material)
+            for phrase in scene_phrases:
+                target = words_untruncated(phrase)
+                spans = (words[i : i + len(target)] for i in range(len(words)))
+                assert target not in spans, (material, phrase)
     # no swap list repeats an entry
     for table in (lx.SWAP_SUBJECTS, lx.SWAP_ACTIONS, lx.SWAP_PLACES):
         assert len(set(table)) == len(table)

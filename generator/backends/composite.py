@@ -84,11 +84,16 @@ def _load_photo(name: str) -> np.ndarray:
     raise KeyError(name)
 
 
+# An ellipse (cx, cy, ax, ay): centre and semi-axes.
+_Ellipse = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
 class _Cutout:
     rgb: Image.Image  # the head-and-shoulders crop at source resolution
     mask: Image.Image  # "L": feathered head-and-shoulders silhouette
     face: tuple[float, float, float, float]  # face box inside the crop
+    shape: tuple[_Ellipse, _Ellipse]  # head and shoulder ellipses of the silhouette (crop px)
     mean: float  # mean grey level under the mask (pivot of the contrast jitter)
     grey: bool
 
@@ -99,25 +104,40 @@ def _cutout(index: int) -> _Cutout:
     src = _SOURCES[index]
     photo = _load_photo(src.name)
     x1, y1, x2, y2 = src.crop
-    rgb = np.ascontiguousarray(photo[y1:y2, x1:x2])
-    h, w = rgb.shape[:2]
+    crop = Image.fromarray(np.ascontiguousarray(photo[y1:y2, x1:x2]))
+    w, h = crop.size
     fx1, fy1, fx2, fy2 = (src.face[0] - x1, src.face[1] - y1, src.face[2] - x1, src.face[3] - y1)
     fw, fh = fx2 - fx1, fy2 - fy1
     fcx = (fx1 + fx2) / 2
     ys = np.arange(h, dtype=np.float32)[:, None] + 0.5
     xs = np.arange(w, dtype=np.float32)[None, :] + 0.5
+    # Soft focus below the chin (a shallow depth of field): it also keeps busy clothing
+    # (the astronaut's collar ring, medals) from looking like extra small faces to MTCNN.
+    soft = np.asarray(crop.filter(ImageFilter.GaussianBlur(0.045 * fw)), np.float32)
+    sharp = np.asarray(crop, np.float32)
+    k = np.clip((ys - (fy2 + 0.08 * fw)) / (0.3 * fw), 0.0, 1.0)[..., None]
+    rgb = (sharp + (soft - sharp) * k).astype(np.uint8)
     # Head: an ellipse a little larger than the face box (hair, ears, chin).
-    hcy = fy1 + 0.42 * fh
-    head = 1.0 - np.sqrt(((xs - fcx) / (0.78 * fw)) ** 2 + ((ys - hcy) / (0.82 * fh)) ** 2)
+    head = (fcx, fy1 + 0.42 * fh, 0.78 * fw, 0.82 * fh)
     # Neck and shoulders: a wide ellipse whose top sits under the chin.
-    scy = fy2 + 1.15 * fw
-    shoulders = 1.0 - np.sqrt(((xs - fcx) / (1.35 * fw)) ** 2 + ((ys - scy) / (1.1 * fw)) ** 2)
-    alpha = np.clip(np.maximum(head, shoulders) / 0.18, 0.0, 1.0)
+    shoulders = (fcx, fy2 + 1.15 * fw, 1.35 * fw, 1.1 * fw)
+    inside = None
+    for cx, cy, ax, ay in (head, shoulders):
+        e = 1.0 - np.sqrt(((xs - cx) / ax) ** 2 + ((ys - cy) / ay) ** 2)
+        inside = e if inside is None else np.maximum(inside, e)
+    alpha = np.clip(inside / 0.18, 0.0, 1.0)
     # Fade the bottom out so the bust has no hard lower edge.
     alpha = alpha * np.clip((h - ys) / (0.2 * h), 0.0, 1.0)
     mask = Image.fromarray((alpha * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
     mean = float((rgb.mean(axis=2) * alpha).sum() / max(alpha.sum(), 1.0))
-    return _Cutout(Image.fromarray(rgb), mask, (fx1, fy1, fx2, fy2), mean, src.name == "camera")
+    return _Cutout(
+        Image.fromarray(rgb),
+        mask,
+        (fx1, fy1, fx2, fy2),
+        (head, shoulders),
+        mean,
+        src.name == "camera",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -897,69 +917,128 @@ class _Placed:
     w: int
     h: int
     face: tuple[float, float, float, float]  # face box in image coordinates
-    head: tuple[float, float, float, float]  # face box grown to hair, ears and chin
+    protect: tuple[float, float, float, float]  # face box grown a little: nobody may cover it
+    rect: tuple[float, float, float, float]  # the scaled cutout
+    shape: tuple[_Ellipse, ...]  # silhouette ellipses in image coordinates
 
 
 def _overlap(a, b, pad: float = 0.0) -> bool:
     return a[0] < b[2] + pad and b[0] < a[2] + pad and a[1] < b[3] + pad and b[1] < a[3] + pad
 
 
+def _ellipse_hits(e: _Ellipse, r: tuple[float, float, float, float]) -> bool:
+    """Whether an axis-aligned ellipse meets an axis-aligned rectangle (exact)."""
+    cx, cy, ax, ay = e
+    nx, ny = min(max(cx, r[0]), r[2]), min(max(cy, r[1]), r[3])
+    return ((nx - cx) / ax) ** 2 + ((ny - cy) / ay) ** 2 < 1.0
+
+
+def _covers(a: _Placed, r: tuple[float, float, float, float]) -> bool:
+    return _overlap(a.rect, r) and any(_ellipse_hits(e, r) for e in a.shape)
+
+
+def _fits(new: _Placed, placed: list[_Placed]) -> bool:
+    """No silhouette may touch another person's face, whatever the drawing order."""
+    return all(not _covers(new, p.protect) and not _covers(p, new.protect) for p in placed)
+
+
 def _width_range(count: int) -> tuple[float, float]:
-    return {1: (150.0, 300.0), 2: (140.0, 235.0), 3: (130.0, 195.0)}.get(count, (130.0, 150.0))
+    return {1: (150.0, 300.0), 2: (140.0, 235.0), 3: (130.0, 195.0)}.get(count, (115.0, 140.0))
+
+
+def _pose(src: int, face_w: float, flip: bool, cx: float, top: float) -> _Placed:
+    """Place source ``src`` scaled to ``face_w`` with its face centre at x=cx, face top at top."""
+    cut = _cutout(src)
+    s = face_w / (cut.face[2] - cut.face[0])
+    cw, ch = cut.rgb.width * s, cut.rgb.height * s
+
+    def fx(x: float) -> float:  # crop x -> scaled, flipped crop x
+        return cw - x * s if flip else x * s
+
+    fcx = (fx(cut.face[0]) + fx(cut.face[2])) / 2
+    left, y0 = cx - fcx, top - cut.face[1] * s
+    a, b = sorted((fx(cut.face[0]), fx(cut.face[2])))
+    face = (left + a, top, left + b, y0 + cut.face[3] * s)
+    fw, fh = face[2] - face[0], face[3] - face[1]
+    pad = 8.0
+    protect = (
+        face[0] - 0.12 * fw - pad,
+        face[1] - 0.25 * fw - pad,
+        face[2] + 0.12 * fw + pad,
+        face[3] + 0.06 * fh + pad,
+    )
+    shape = tuple(
+        (left + fx(ex), y0 + ey * s, ax * s * 1.03 + 3, ay * s * 1.03 + 3)
+        for ex, ey, ax, ay in cut.shape
+    )
+    return _Placed(
+        src,
+        face_w,
+        flip,
+        int(round(left)),
+        int(round(y0)),
+        int(round(cw)),
+        int(round(ch)),
+        face,
+        protect,
+        (left, y0, left + cw, y0 + ch),
+        shape,
+    )
+
+
+def _in_frame(p: _Placed, size: int, margin: float = 12.0) -> bool:
+    f, fw = p.face, p.face[2] - p.face[0]
+    return (
+        f[0] >= margin and f[2] <= size - margin and f[1] - 0.5 * fw >= 0 and f[3] <= size - margin
+    )
 
 
 def _place_people(rng: np.random.Generator, count: int, size: int) -> list[_Placed]:
-    """Choose sources, sizes and non-overlapping positions for ``count`` people."""
+    """Choose sources, sizes and positions for ``count`` people whose faces stay uncovered."""
     lo, hi = _width_range(count)
     weights = np.array([s.weight for s in _SOURCES])
-    placed: list[_Placed] = []
+    chosen: list[tuple[int, float, bool]] = []
     for _ in range(count):
         w = weights.copy()
-        for p in placed:  # prefer different people in one picture
-            w[p.source] *= 0.25
+        for src, _fw, _fl in chosen:  # prefer different people in one picture
+            w[src] *= 0.25
         src = int(rng.choice(len(_SOURCES), p=w / w.sum()))
-        flip = bool(rng.random() < 0.5)
-        face_w = rng.uniform(max(lo, _SOURCES[src].min_face), max(hi, _SOURCES[src].min_face))
-        cut = _cutout(src)
-        for _try in range(400):
-            if _try and _try % 80 == 0:
-                face_w = max(_SOURCES[src].min_face, face_w * 0.9)
-            s = face_w / (cut.face[2] - cut.face[0])
-            cw, ch = cut.rgb.width * s, cut.rgb.height * s
-            fx1, fy1, fx2, fy2 = (v * s for v in cut.face)
-            if flip:
-                fx1, fx2 = cw - fx2, cw - fx1
-            fw, fh = fx2 - fx1, fy2 - fy1
-            margin = 12.0
-            left = rng.uniform(margin - fx1, size - margin - fx2)
-            top = rng.uniform(max(margin, 0.06 * size) - fy1 + 0.5 * fw, 0.72 * size - fy2)
-            face = (left + fx1, top + fy1, left + fx2, top + fy2)
-            head = (
-                face[0] - 0.28 * fw,
-                face[1] - 0.5 * fw,
-                face[2] + 0.28 * fw,
-                face[3] + 0.08 * fh,
-            )
-            if head[0] < 0 or head[2] > size or head[1] < 0 or face[3] > size - margin:
-                continue
-            rect = (left, top, left + cw, top + ch)
-            # Nobody may cover a face already drawn, and faces keep apart.
-            if any(_overlap(rect, p.head, 6) or _overlap(head, p.head, 20) for p in placed):
-                continue
-            placed.append(
-                _Placed(
-                    src,
-                    face_w,
-                    flip,
-                    int(round(left)),
-                    int(round(top)),
-                    int(round(cw)),
-                    int(round(ch)),
-                    face,
-                    head,
+        minimum = max(lo, _SOURCES[src].min_face) if count <= 3 else lo
+        chosen.append((src, rng.uniform(minimum, max(hi, minimum)), bool(rng.random() < 0.5)))
+    # Random positions, one person at a time; start again (smaller) when someone cannot fit.
+    for round_ in range(12):
+        shrink = 0.93**round_
+        placed: list[_Placed] = []
+        for src, face_w, flip in chosen:
+            floor = _SOURCES[src].min_face if count <= 3 else lo
+            fw = max(floor, face_w * shrink)
+            for _try in range(60):
+                fh = 1.3 * fw
+                cx = rng.uniform(0.5 * fw + 12, size - 0.5 * fw - 12)
+                top = rng.uniform(
+                    0.04 * size + 0.5 * fw, max(0.04 * size + 0.5 * fw + 1, 0.74 * size - fh)
                 )
-            )
-            break
+                p = _pose(src, fw, flip, cx, top)
+                if _in_frame(p, size) and _fits(p, placed):
+                    placed.append(p)
+                    break
+            else:
+                break
+        if len(placed) == count:
+            return placed
+    return _grid_layout(chosen, count, size)
+
+
+def _grid_layout(chosen: list[tuple[int, float, bool]], count: int, size: int) -> list[_Placed]:
+    """A fallback that always fits: small faces in one or two well-spaced rows."""
+    rows = [chosen[: (count + 1) // 2], chosen[(count + 1) // 2 :]] if count > 3 else [chosen]
+    placed = []
+    for r, row in enumerate(rows):
+        for i, (src, _fw, flip) in enumerate(row):
+            fw = max(_SOURCES[src].min_face, 130.0) if count <= 3 else 115.0
+            cx = size * (i + 0.5) / len(row)
+            top = 0.5 * fw + 40 + r * 0.45 * size
+            placed.append(_pose(src, fw, flip, cx, top))
     return placed
 
 
@@ -1051,7 +1130,7 @@ def _paint_sign(
         bx = int(rng.uniform(10, size - 10 - bw))
         by = int(rng.uniform(10, size - 10 - bh))
         box = (bx, by, bx + bw, by + bh)
-        if any(_overlap(box, p.head, 16) for p in people):
+        if any(_overlap(box, p.protect, 12) for p in people):
             continue
         d = math.hypot(bx + bw / 2 - cx, by + bh / 2 - cy)
         if d < best_d:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import datasets
-from datasets.info import DatasetInfosDict
 import yaml
+from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCardData
 
 from dgm4plus import CLASS_NAMES, CONFIG_NAMES, DEFAULT_CONFIG, dgm4plus_features
@@ -50,7 +50,7 @@ FIELD_DOCS: dict[str, str] = {
     "id": "Sample id: `ID_OFFSET + class index × 10^8 + k` (k = plan index), so ids never collide "
     "with DGM⁴'s own. The split is a pure function of it.",
     "image": "The news photo: JPEG bytes embedded in the Parquet files (400×256 by default), "
-    "decoded to a PIL image. The stored `path` is the store-relative file name.",
+    "decoded to a PIL image on access.",
     "text": "The caption shown with the image: a news-style headline with a dateline.",
     "fake_cls": "Class label: `origin`, `text_attribute` or `text_swap` (see the taxonomy).",
     "fake_text_pos": "Indices of the manipulated caption words, in HAMMER's tokenization (see "
@@ -94,7 +94,7 @@ TAXONOMY = [
         "text_attribute",
         "(new class)",
         "same kind of image",
-        "literal headline + an affective add-on (\"…, looking visibly anxious\")",
+        'literal headline + an affective add-on ("…, looking visibly anxious")',
         "the add-on words",
     ),
     (
@@ -231,7 +231,9 @@ def _pct(n: int, total: int) -> str:
 
 
 def _counter_rows(counter: Counter, total: int) -> list[list[Any]]:
-    return [[k if k is not None else "(missing)", n, _pct(n, total)] for k, n in counter.most_common()]
+    return [
+        [k if k is not None else "(missing)", n, _pct(n, total)] for k, n in counter.most_common()
+    ]
 
 
 def compute_stats(columns: Mapping[str, list[Any]]) -> dict[str, Any]:
@@ -263,6 +265,13 @@ def compute_stats(columns: Mapping[str, list[Any]]) -> dict[str, Any]:
         "over_limit": sum(1 for n in lengths if n >= DGM4_MAX_WORDS),
         "image_boxes": boxes,
     }
+
+
+def _public_knob(name: str, value: Any) -> Any:
+    """A knob as the card shows it: paths reduced to their last part (no local folders)."""
+    if name in ("OUT_ROOT", "CITY_DATA_PATH") and isinstance(value, str) and value:
+        return value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return value
 
 
 def _worked_example(text: str) -> str:
@@ -303,7 +312,8 @@ def render_card(inp: CardInputs) -> str:
     add(
         f"This release holds **{total:,} samples** in three classes, offered as four "
         "configurations (`origin`, `text_attribute`, `text_swap`, and `all`, the default) with "
-        "train / validation / test splits. Every image is synthetic, and so is every person in it.\n"
+        "train / validation / test splits. Every image is synthetic, and so is every person "
+        "in it.\n"
     )
     if stats["backend"].get("composite"):
         add(
@@ -339,7 +349,8 @@ def render_card(inp: CardInputs) -> str:
     )
     add(
         "The image is manipulated in **every** class: the person does not belong in the backdrop. "
-        "What varies is the caption. `origin` describes the scene literally (backdrop included), so "
+        "What varies is the caption. `origin` describes the scene literally (backdrop included), "
+        "so "
         "the inconsistency is visible only in the picture; `text_attribute` adds an emotional "
         "claim the picture does not support; `text_swap` replaces the headline with one about "
         "something else entirely. The `all` configuration holds the three classes together.\n"
@@ -349,7 +360,9 @@ def render_card(inp: CardInputs) -> str:
     rows = []
     for name in CONFIG_NAMES:
         per = counts.get(name, {})
-        rows.append([f"`{name}`"] + [f"{per.get(s, 0):,}" for s in SPLITS] + [f"{sum(per.values()):,}"])
+        rows.append(
+            [f"`{name}`"] + [f"{per.get(s, 0):,}" for s in SPLITS] + [f"{sum(per.values()):,}"]
+        )
     add(_table(["config", *SPLITS, "total"], rows) + "\n")
     ratios = ", ".join(f"{s} {r:g}" for s, r in zip(SPLITS, inp.split_ratios, strict=True))
     add(
@@ -406,11 +419,11 @@ def render_card(inp: CardInputs) -> str:
         "other `fake_cls` as fake. DGM⁴+ keeps the name `origin` because its `origin` images are "
         "*not* pristine: the caption is literal, but the scene itself is a foreground–background "
         "mismatch. Map `origin` to `orig` if you want HAMMER's binary label to mean \"caption is "
-        "faithful\"; keep it as its own class if you want the scene inconsistency detected.\n"
+        'faithful"; keep it as its own class if you want the scene inconsistency detected.\n'
         "* **`fake_image_box` is the whole image** `[0, 0, W, H]` in every class, because the "
         "manipulation is global: no region is the edited one. (DGM⁴'s boxes mark a swapped face "
         "or an edited attribute.)\n\n"
-        "Samples ids start at 10⁹ so they never collide with DGM⁴'s ids. The generator can also "
+        "Sample ids start at 10⁹ so they never collide with DGM⁴'s ids. The generator can also "
         "write a DGM⁴-layout tree (`metadata/train.json`, `val.json`, `test.json` and images under "
         "`DGM4/...`) with the same splits, which HAMMER's loader reads as is.\n"
     )
@@ -422,12 +435,17 @@ def render_card(inp: CardInputs) -> str:
     for name in CLASS_NAMES:
         per = counts.get(name, {})
         n = sum(per.values())
-        rows.append([f"`{name}`"] + [f"{per.get(s, 0):,}" for s in SPLITS] + [f"{n:,}", _pct(n, total)])
+        rows.append(
+            [f"`{name}`"] + [f"{per.get(s, 0):,}" for s in SPLITS] + [f"{n:,}", _pct(n, total)]
+        )
     add(_table(["class", *SPLITS, "total", "share"], rows) + "\n")
     add("**Shot types**\n")
     add(_table(["shot", "samples", "share"], _counter_rows(stats["shot"], total)) + "\n")
     add("**Backdrop kinds**\n")
-    add(_table(["backdrop", "samples", "share"], _counter_rows(stats["backdrop_kind"], total)) + "\n")
+    add(
+        _table(["backdrop", "samples", "share"], _counter_rows(stats["backdrop_kind"], total))
+        + "\n"
+    )
     add("**Faces per image** (MTCNN detections, `len(mtcnn_boxes)`)\n")
     face_rows = [[k, n, _pct(n, total)] for k, n in sorted(stats["faces"].items())]
     add(_table(["faces", "samples", "share"], face_rows) + "\n")
@@ -445,55 +463,52 @@ def render_card(inp: CardInputs) -> str:
         + "\n"
     )
     add("**Image sources**\n")
-    src = Counter()
-    for b, n in stats["backend"].items():
-        src[b] += n
+    add(_table(["backend", "samples", "share"], _counter_rows(stats["backend"], total)) + "\n")
     add(
-        _table(
-            ["backend", "samples"],
-            [[b, f"{n:,}"] for b, n in src.most_common()],
-        )
-        + "  \n"
-        + "Models: "
+        "Models: "
         + ", ".join(f"`{m}` ({n:,})" for m, n in stats["model"].most_common())
         + "; quality: "
         + ", ".join(f"`{q}` ({n:,})" for q, n in stats["quality"].most_common())
         + ".\n"
     )
     if stats["image_boxes"]:
-        (box, _), = stats["image_boxes"].most_common(1)
+        ((box, _),) = stats["image_boxes"].most_common(1)
         add(f"Images are {box[2]}×{box[3]} pixels (the size `fake_image_box` spans).\n")
 
     add("## Examples\n")
     add(f"![Contact sheet: three examples of each class]({CONTACT_SHEET})\n")
     if inp.picks:
-        add(
-            "One row per class, left to right; red words are the ones `fake_text_pos` marks.\n"
-        )
+        add("One row per class, left to right; red words are the ones `fake_text_pos` marks.\n")
         ex_rows = []
         for p in inp.picks:
-            marked = [w for i, w in enumerate(dgm4_words(p["text"])) if i in set(p.get("fake_text_pos") or [])]
+            marked = [
+                w
+                for i, w in enumerate(dgm4_words(p["text"]))
+                if i in set(p.get("fake_text_pos") or [])
+            ]
             ex_rows.append(
                 [f"`{p['fake_cls']}`", p["id"], p["text"], " ".join(marked) if marked else "–"]
             )
         add(_table(["class", "id", "caption", "marked words"], ex_rows) + "\n")
 
     add("## How it was generated\n")
+    run = inp.run or {}
+    knobs = {k: _public_knob(k, v) for k, v in (run.get("config") or {}).items()}
+    gen_size = knobs.get("GEN_SIZE", "1024x1024").replace("x", "×")
+    post = f"{knobs.get('POST_W', 400)}×{knobs.get('POST_H', 256)}"
     add(
         "For each sample a planner, seeded by (run seed, class, k), picks a role, an event, a "
         "backdrop (absurd with probability `MISPLACED_BG_RATE`), a shot type and lighting, and "
         "writes a prompt asking for 1–3 people with clear faces in a photojournalistic style with "
-        "no readable text. The image model renders it at 1024×1024. MTCNN face detection gates "
+        f"no readable text. The image model renders it at {gen_size}. MTCNN face detection gates "
         "the result (number of faces, confidence, face size, level eyes) and a failed image is "
         "regenerated up to `MAX_REGEN_ATTEMPTS` times. The image is cropped around the faces, "
-        "according to the shot type, to 400×256; optionally readable text is blurred away (OCR). "
+        f"according to the shot type, to {post}; optionally readable text is blurred away (OCR). "
         "Near-duplicate images (pHash) and duplicate captions are dropped. Captions are written "
         "locally (no language model): a dateline, then a headline built from the plan, then the "
         "class-specific manipulation, with its word positions computed on HAMMER's "
         "tokenization.\n"
     )
-    run = inp.run or {}
-    knobs = run.get("config") or {}
     if knobs:
         add(
             f"Parameters of the last generation run (`runs.jsonl`, run {inp.runs_count} of "
@@ -524,13 +539,14 @@ def render_card(inp: CardInputs) -> str:
     add("## Limitations and ethics\n")
     add(
         "* **Synthetic people, no real names.** Every person is generated by an image model; "
-        "captions name roles (\"a nurse\"), never real people. Any resemblance to a real person is "
+        'captions name roles ("a nurse"), never real people. Any resemblance to a real person is '
         "accidental. Datelines are real city names used as decoration: nothing shown happened "
         "there.\n"
         "* **Absurd by design.** The backdrops are meant to be impossible. A detector trained here "
         "learns scene inconsistency; it does not learn what real news photos look like, nor what "
         "real manipulation campaigns do.\n"
-        "* **Generated text is templated.** Captions come from a small grammar; their vocabulary and "
+        "* **Generated text is templated.** Captions come from a small grammar; their vocabulary "
+        "and "
         "structure are narrower than real headlines, and models can exploit that.\n"
         "* **Model biases.** The image model's notions of who is a nurse or a politician carry its "
         "training biases (gender, age, ethnicity, dress); the dataset inherits them.\n"
@@ -539,7 +555,9 @@ def render_card(inp: CardInputs) -> str:
         "* **`composite`-backend samples are for testing only.** They are cut-outs pasted on drawn "
         "backdrops, made offline to exercise the pipeline; do not train or report on them.\n"
         "* **Intended use:** research on detecting and grounding multimodal manipulation. Not for "
-        "making misleading media. The licence restricts commercial use.\n"
+        "making misleading media."
+        + (" The licence does not allow commercial use." if "-nc" in inp.license else "")
+        + "\n"
     )
 
     add("## License\n")

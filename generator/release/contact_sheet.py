@@ -77,7 +77,9 @@ def _font(size: int) -> tuple[Any, bool]:
         return ImageFont.load_default(), False
 
 
-_ASCII_PUNCT = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
+_ASCII_PUNCT = str.maketrans(
+    {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."}
+)
 
 
 def _marked_tokens(text: str, positions: Sequence[int]) -> list[tuple[str, bool]]:
@@ -96,9 +98,7 @@ def _marked_tokens(text: str, positions: Sequence[int]) -> list[tuple[str, bool]
     return out
 
 
-def _wrap(
-    tokens: list[tuple[str, bool]], font: Any, width: int
-) -> list[list[tuple[str, bool]]]:
+def _wrap(tokens: list[tuple[str, bool]], font: Any, width: int) -> list[list[tuple[str, bool]]]:
     lines: list[list[tuple[str, bool]]] = [[]]
     used = 0.0
     space = font.getlength(" ")

@@ -96,7 +96,7 @@ def _write_split(ds: datasets.Dataset, folder: Path, split: str, max_shard_bytes
     return size
 
 
-def _install(tmp: Path, out: Path) -> None:
+def install_folder(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` folder to ``out``, replacing an empty folder or an old export."""
     old: Path | None = None
     if out.is_dir():
@@ -216,16 +216,36 @@ def export_dataset(
     out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
     _check_out(out_path, root)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent))
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
+    )
     try:
         if cache_dir is not None:
-            _build_into(tmp, root, records, ratios, str(cache_dir), license, repo_id,
-                        pretty_name, max_shard_bytes)
+            _build_into(
+                tmp,
+                root,
+                records,
+                ratios,
+                str(cache_dir),
+                license,
+                repo_id,
+                pretty_name,
+                max_shard_bytes,
+            )
         else:
             with tempfile.TemporaryDirectory(prefix="dgm4plus-cache-") as cache:
-                _build_into(tmp, root, records, ratios, cache, license, repo_id,
-                            pretty_name, max_shard_bytes)
-        _install(tmp, out_path)
+                _build_into(
+                    tmp,
+                    root,
+                    records,
+                    ratios,
+                    cache,
+                    license,
+                    repo_id,
+                    pretty_name,
+                    max_shard_bytes,
+                )
+        install_folder(tmp, out_path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -92,7 +92,11 @@ def push_release(
     try:
         import httpx2
 
-        network_errors: tuple[type[BaseException], ...] = (HfHubHTTPError, httpx2.HTTPError, OSError)
+        network_errors: tuple[type[BaseException], ...] = (
+            HfHubHTTPError,
+            httpx2.HTTPError,
+            OSError,
+        )
     except ImportError:  # pragma: no cover - huggingface_hub without httpx2
         network_errors = (HfHubHTTPError, OSError)
 
@@ -104,7 +108,10 @@ def push_release(
 
     with tempfile.TemporaryDirectory(prefix="dgm4plus-push-") as tmp:
         folder = export_dataset(
-            data_dir, Path(tmp) / "release", license=license, repo_id=repo_id,
+            data_dir,
+            Path(tmp) / "release",
+            license=license,
+            repo_id=repo_id,
             split_ratios=split_ratios,
         )
         action = "creating the repository"

@@ -80,9 +80,7 @@ def active_splits(ratios: Sequence[float] | None = None) -> list[str]:
     return [name for name, r in zip(SPLITS, values, strict=True) if r > 0]
 
 
-def assign(
-    ids: Iterable[int], ratios: Sequence[float] | None = None
-) -> dict[str, list[int]]:
+def assign(ids: Iterable[int], ratios: Sequence[float] | None = None) -> dict[str, list[int]]:
     """Group ids by split (every split present, possibly empty), keeping the input order."""
     values = check_ratios(ratios)
     out: dict[str, list[int]] = {name: [] for name in SPLITS}

@@ -962,7 +962,7 @@ SWAP_PLACES: tuple[tuple[str, str], ...] = _pairs(
     at | an ice rink
     near | a traffic circle
     beside | a bandstand
-    at | a farmers market
+    at | a street food market
     in | a hotel lobby
     under | a railroad bridge
     in | an allotment garden

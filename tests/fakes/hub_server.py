@@ -151,7 +151,9 @@ class FakeHub:
         self.stop()
 
     # -- helpers for tests -------------------------------------------------------------------
-    def files(self, repo_id: str, repo_type: str = "dataset", revision: str = "main") -> dict[str, bytes]:
+    def files(
+        self, repo_id: str, repo_type: str = "dataset", revision: str = "main"
+    ) -> dict[str, bytes]:
         repo = self.repos[(repo_type, repo_id)]
         commit = repo.commit_for(revision)
         assert commit is not None
@@ -168,7 +170,9 @@ class FakeHub:
             if (repo_type, repo_id) in self.repos:
                 raise _Reply(409, {"error": "You already created this dataset repo", "url": ""})
             repo = Repo(repo_id=repo_id, repo_type=repo_type, private=private)
-            files = {".gitattributes": Blob(b"*.parquet filter=lfs diff=lfs merge=lfs -text\n", False)}
+            files = {
+                ".gitattributes": Blob(b"*.parquet filter=lfs diff=lfs merge=lfs -text\n", False)
+            }
             repo.commits.append(Commit(self._new_oid(repo_id), "initial commit", files, _now()))
             self.repos[(repo_type, repo_id)] = repo
             return repo
@@ -213,8 +217,13 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             raise _Reply(400, {"error": "invalid JSON body"}) from None
 
-    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-              head: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        head: bool = False,
+    ) -> None:
         if isinstance(body, bytes):
             data, ctype = body, "application/octet-stream"
         elif body is None:
@@ -293,14 +302,21 @@ class _Handler(BaseHTTPRequestHandler):
     def whoami(self, m, query, body, head) -> None:
         self._require_auth()
         s = self.state
-        self._send(200, {
-            "type": "user",
-            "id": "0" * 24,
-            "name": s.user,
-            "fullname": "Fake Tester",
-            "orgs": [{"name": o, "type": "org"} for o in s.orgs],
-            "auth": {"type": "access_token", "accessToken": {"displayName": "fake", "role": "write"}},
-        }, head=head)
+        self._send(
+            200,
+            {
+                "type": "user",
+                "id": "0" * 24,
+                "name": s.user,
+                "fullname": "Fake Tester",
+                "orgs": [{"name": o, "type": "org"} for o in s.orgs],
+                "auth": {
+                    "type": "access_token",
+                    "accessToken": {"displayName": "fake", "role": "write"},
+                },
+            },
+            head=head,
+        )
 
     def agent_harnesses(self, m, query, body, head) -> None:
         """Best-effort telemetry registry the client fetches; an empty one disables it."""
@@ -316,11 +332,20 @@ class _Handler(BaseHTTPRequestHandler):
         if not name:
             raise _Reply(400, {"error": "name is required"})
         if namespace != self.state.user and namespace not in self.state.orgs:
-            raise _Reply(403, {"error": f"You don't have the rights to create a repo under {namespace}"})
+            raise _Reply(
+                403, {"error": f"You don't have the rights to create a repo under {namespace}"}
+            )
         repo_id = f"{namespace}/{name}"
         self.state.create_repo(repo_type, repo_id, bool(payload.get("private")))
-        self._send(200, {"url": f"{self.state.url}/{_prefix(repo_type)}{repo_id}", "name": repo_id,
-                         "id": repo_id}, head=head)
+        self._send(
+            200,
+            {
+                "url": f"{self.state.url}/{_prefix(repo_type)}{repo_id}",
+                "name": repo_id,
+                "id": repo_id,
+            },
+            head=head,
+        )
 
     def repo_info(self, m, query, body, head) -> None:
         repo_type = _kind(m["type"])
@@ -332,31 +357,43 @@ class _Handler(BaseHTTPRequestHandler):
             text = readme.data.decode("utf-8", "replace")
             if text.startswith("---"):
                 card = yaml.safe_load(text.split("---", 2)[1]) or {}
-        self._send(200, {
-            "_id": "0" * 24,
-            "id": repo.repo_id,
-            "author": repo.repo_id.split("/")[0],
-            "sha": commit.oid,
-            "private": repo.private,
-            "gated": False,
-            "disabled": False,
-            "downloads": 0,
-            "likes": 0,
-            "tags": [],
-            "lastModified": commit.date,
-            "createdAt": repo.commits[0].date,
-            "cardData": card,
-            "siblings": [{"rfilename": p} for p in sorted(commit.files)],
-        }, head=head)
+        self._send(
+            200,
+            {
+                "_id": "0" * 24,
+                "id": repo.repo_id,
+                "author": repo.repo_id.split("/")[0],
+                "sha": commit.oid,
+                "private": repo.private,
+                "gated": False,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "lastModified": commit.date,
+                "createdAt": repo.commits[0].date,
+                "cardData": card,
+                "siblings": [{"rfilename": p} for p in sorted(commit.files)],
+            },
+            head=head,
+        )
 
     def refs(self, m, query, body, head) -> None:
         repo = self._repo(_kind(m["type"]), m["repo"])
-        self._send(200, {
-            "branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.head.oid}],
-            "tags": [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": oid}
-                     for t, oid in repo.tags.items()],
-            "converts": [],
-        }, head=head)
+        self._send(
+            200,
+            {
+                "branches": [
+                    {"name": "main", "ref": "refs/heads/main", "targetCommit": repo.head.oid}
+                ],
+                "tags": [
+                    {"name": t, "ref": f"refs/tags/{t}", "targetCommit": oid}
+                    for t, oid in repo.tags.items()
+                ],
+                "converts": [],
+            },
+            head=head,
+        )
 
     def tag_create(self, m, query, body, head) -> None:
         self._require_auth()
@@ -379,14 +416,19 @@ class _Handler(BaseHTTPRequestHandler):
         files = []
         for f in (self._json(body) or {}).get("files", []):
             path = f["path"]
-            lfs = path.endswith((".parquet", ".jpg", ".jpeg", ".png", ".arrow")) or f["size"] > 10_000_000
+            lfs = (
+                path.endswith((".parquet", ".jpg", ".jpeg", ".png", ".arrow"))
+                or f["size"] > 10_000_000
+            )
             existing = commit.files.get(path)
-            files.append({
-                "path": path,
-                "uploadMode": "lfs" if lfs else "regular",
-                "shouldIgnore": False,
-                "oid": existing.git_oid if existing is not None else None,
-            })
+            files.append(
+                {
+                    "path": path,
+                    "uploadMode": "lfs" if lfs else "regular",
+                    "shouldIgnore": False,
+                    "oid": existing.git_oid if existing is not None else None,
+                }
+            )
         self._send(200, {"files": files, "commitOid": commit.oid}, head=head)
 
     def lfs_batch(self, m, query, body, head) -> None:
@@ -449,12 +491,17 @@ class _Handler(BaseHTTPRequestHandler):
                 elif key == "lfsFile":
                     data = self.state.lfs_objects.get(value["oid"])
                     if data is None:
-                        raise _Reply(422, {"error": f"LFS object {value['oid']} was never uploaded"})
+                        raise _Reply(
+                            422, {"error": f"LFS object {value['oid']} was never uploaded"}
+                        )
                     files[value["path"]] = Blob(data, True)
                 elif key == "deletedFile":
                     if value["path"] not in files:
-                        raise _Reply(404, {"error": "A file with this name doesn't exist"},
-                                     {"X-Error-Code": "EntryNotFound"})
+                        raise _Reply(
+                            404,
+                            {"error": "A file with this name doesn't exist"},
+                            {"X-Error-Code": "EntryNotFound"},
+                        )
                     del files[value["path"]]
                 elif key == "deletedFolder":
                     prefix = value["path"].rstrip("/") + "/"
@@ -464,12 +511,16 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Reply(400, {"error": f"unsupported commit operation {key!r}"})
             oid = self.state._new_oid(repo.repo_id)
             repo.commits.append(Commit(oid, title, files, _now()))
-        self._send(200, {
-            "success": True,
-            "commitOid": oid,
-            "commitUrl": f"{self.state.url}/{_prefix(repo_type)}{repo.repo_id}/commit/{oid}",
-            "pullRequestUrl": None,
-        }, head=head)
+        self._send(
+            200,
+            {
+                "success": True,
+                "commitOid": oid,
+                "commitUrl": f"{self.state.url}/{_prefix(repo_type)}{repo.repo_id}/commit/{oid}",
+                "pullRequestUrl": None,
+            },
+            head=head,
+        )
 
     def validate_yaml(self, m, query, body, head) -> None:
         """The Hub receives the whole README; the YAML front matter is what it checks."""
@@ -501,20 +552,27 @@ class _Handler(BaseHTTPRequestHandler):
         for path, blob in commit.files.items():
             if not path.startswith(prefix):
                 continue
-            rest = path[len(prefix):]
+            rest = path[len(prefix) :]
             parts = rest.split("/")
             for i in range(1, len(parts)):
                 if recursive or i == 1:
                     folders.add(prefix + "/".join(parts[:i]))
             if recursive or len(parts) == 1:
                 files.append(self._file_entry(path, blob))
-        out = [{"type": "directory", "path": f, "oid": hashlib.sha1(f.encode()).hexdigest()}
-               for f in sorted(folders)]
+        out = [
+            {"type": "directory", "path": f, "oid": hashlib.sha1(f.encode()).hexdigest()}
+            for f in sorted(folders)
+        ]
         return out + sorted(files, key=lambda e: e["path"])
 
     @staticmethod
     def _file_entry(path: str, blob: Blob) -> dict[str, Any]:
-        entry: dict[str, Any] = {"type": "file", "path": path, "size": len(blob.data), "oid": blob.git_oid}
+        entry: dict[str, Any] = {
+            "type": "file",
+            "path": path,
+            "size": len(blob.data),
+            "oid": blob.git_oid,
+        }
         if blob.lfs:
             entry["lfs"] = {"oid": blob.sha256, "size": len(blob.data), "pointerSize": 134}
         return entry
@@ -528,7 +586,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reply(404, {"error": "not a folder"}, {"X-Error-Code": "EntryNotFound"})
         entries = self._entries(commit, base, recursive)
         if base and not entries:
-            raise _Reply(404, {"error": f"{base} does not exist"}, {"X-Error-Code": "EntryNotFound"})
+            raise _Reply(
+                404, {"error": f"{base} does not exist"}, {"X-Error-Code": "EntryNotFound"}
+            )
         self._send(200, entries, head=head)
 
     def paths_info(self, m, query, body, head) -> None:
@@ -545,7 +605,9 @@ class _Handler(BaseHTTPRequestHandler):
             if p in commit.files:
                 out.append(self._file_entry(p, commit.files[p]))
             elif any(f.startswith(p + "/") for f in commit.files):
-                out.append({"type": "directory", "path": p, "oid": hashlib.sha1(p.encode()).hexdigest()})
+                out.append(
+                    {"type": "directory", "path": p, "oid": hashlib.sha1(p.encode()).hexdigest()}
+                )
         self._send(200, out, head=head)
 
     def resolve(self, m, query, body, head) -> None:
@@ -555,9 +617,15 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(m["path"])
         blob = commit.files.get(path)
         if blob is None:
-            raise _Reply(404, {"error": "Entry not found"},
-                         {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found",
-                          "X-Repo-Commit": commit.oid})
+            raise _Reply(
+                404,
+                {"error": "Entry not found"},
+                {
+                    "X-Error-Code": "EntryNotFound",
+                    "X-Error-Message": "Entry not found",
+                    "X-Repo-Commit": commit.oid,
+                },
+            )
         etag = blob.sha256 if blob.lfs else blob.git_oid
         headers = {
             "X-Repo-Commit": commit.oid,
@@ -581,8 +649,11 @@ class _Handler(BaseHTTPRequestHandler):
                     start = int(mm[1])
                     end = min(int(mm[2]), size - 1) if mm[2] else size - 1
                 if start >= size:
-                    raise _Reply(416, {"error": "range not satisfiable"},
-                                 {"Content-Range": f"bytes */{size}"})
+                    raise _Reply(
+                        416,
+                        {"error": "range not satisfiable"},
+                        {"Content-Range": f"bytes */{size}"},
+                    )
                 headers["Content-Range"] = f"bytes {start}-{end}/{size}"
                 data, status = data[start : end + 1], 206
         self._send(status, data, headers, head=head)
@@ -595,19 +666,39 @@ ROUTES = [
     (re.compile(r"/api/agent-harnesses"), "GET", _Handler.agent_harnesses),
     (re.compile(r"/api/repos/create"), "POST", _Handler.repo_create),
     (re.compile(r"/api/validate-yaml"), "POST", _Handler.validate_yaml),
-    (re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}(?:/revision/(?P<rev>[^/]+))?"),
-     "GET", _Handler.repo_info),
+    (
+        re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}(?:/revision/(?P<rev>[^/]+))?"),
+        "GET",
+        _Handler.repo_info,
+    ),
     (re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/refs"), "GET", _Handler.refs),
-    (re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/preupload/(?P<rev>[^/]+)"),
-     "POST", _Handler.preupload),
-    (re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/commit/(?P<rev>[^/]+)"),
-     "POST", _Handler.commit),
-    (re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/tag/(?P<rev>[^/]+)"),
-     "POST", _Handler.tag_create),
-    (re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?"),
-     "GET", _Handler.tree),
-    (re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/paths-info/(?P<rev>[^/]+)"),
-     "POST", _Handler.paths_info),
+    (
+        re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/preupload/(?P<rev>[^/]+)"),
+        "POST",
+        _Handler.preupload,
+    ),
+    (
+        re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/commit/(?P<rev>[^/]+)"),
+        "POST",
+        _Handler.commit,
+    ),
+    (
+        re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/tag/(?P<rev>[^/]+)"),
+        "POST",
+        _Handler.tag_create,
+    ),
+    (
+        re.compile(
+            rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?"
+        ),
+        "GET",
+        _Handler.tree,
+    ),
+    (
+        re.compile(rf"/api/(?P<type>datasets|models|spaces)/{_REPO}/paths-info/(?P<rev>[^/]+)"),
+        "POST",
+        _Handler.paths_info,
+    ),
     (re.compile(rf"/{_TYPE}?{_REPO}\.git/info/lfs/objects/batch"), "POST", _Handler.lfs_batch),
     (re.compile(r"/lfs-upload/(?P<oid>[0-9a-f]{64})"), "PUT", _Handler.lfs_upload),
     (re.compile(r"/lfs-verify/(?P<oid>[0-9a-f]{64})"), "POST", _Handler.lfs_verify),
@@ -627,8 +718,17 @@ KNOWN_TASK_CATEGORIES = {
     "token-classification",
 }
 KNOWN_SIZE_CATEGORIES = {
-    "n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
-    "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T",
+    "n<1K",
+    "1K<n<10K",
+    "10K<n<100K",
+    "100K<n<1M",
+    "1M<n<10M",
+    "10M<n<100M",
+    "100M<n<1B",
+    "1B<n<10B",
+    "10B<n<100B",
+    "100B<n<1T",
+    "n>1T",
 }
 
 

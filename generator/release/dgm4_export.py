@@ -1,0 +1,166 @@
+"""Export a store in the DGM4 layout that HAMMER's loader reads.
+
+Layout::
+
+    <out>/
+      metadata/train.json   JSON lists of records (DGM4 splits: train / val / test)
+      metadata/val.json
+      metadata/test.json
+      DGM4/origin/generated/<id>.jpg               images, hard-linked from the store
+      DGM4/manipulation/text_attribute/<id>.jpg    (copied when a link is impossible,
+      DGM4/manipulation/text_swap/<id>.jpg          e.g. across file systems)
+
+Each record holds DGM4's keys: ``id``, ``image`` (always starting with ``DGM4/``, whatever the
+store folder is called), ``text``, ``fake_cls`` (a string), ``fake_image_box``, ``fake_text_pos``
+and ``mtcnn_boxes``. A sample is in the same split as in the ``datasets`` builder (the split is a
+function of its id). HAMMER joins ``image`` onto its data root, so point it at ``<out>``.
+
+Before anything is written every record is checked the way HAMMER will use it: each
+``fake_text_pos`` index must name a word of ``pre_caption(text, 50)`` and ``fake_image_box`` must
+lie inside the image. The tree is built in a temporary sibling folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from dgm4plus import image_path, load_store, resolve_store
+from generator.errors import UsageError
+from generator.release.export import install_folder
+from generator.release.splits import DGM4_SPLIT_FILES, SPLITS, check_ratios, split_of
+from generator.text.tokenize import dgm4_words
+
+MARKER = ".dgm4plus-dgm4-export.json"
+DGM4_ROOT = "DGM4"
+DGM4_KEYS = ("id", "image", "text", "fake_cls", "fake_image_box", "fake_text_pos", "mtcnn_boxes")
+
+
+def _check_out(out: Path, root: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"export-dgm4: {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise UsageError(
+            f"export-dgm4: {out} is not empty and is not a previous DGM4 export; "
+            "choose another --out or empty it"
+        )
+    real_out, real_root = out.resolve(), root.resolve()
+    if real_root == real_out or real_root.is_relative_to(real_out):
+        raise UsageError(f"export-dgm4: {out} would contain the store {root}; choose another --out")
+    if real_out.is_relative_to(real_root):
+        raise UsageError(
+            f"export-dgm4: {out} is inside the store {root}; choose a folder outside it"
+        )
+
+
+def _link_or_copy(src: Path, dst: Path) -> str:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+        return "link"
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+            raise
+    shutil.copy2(src, dst)
+    return "copy"
+
+
+def dgm4_record(root: Path, record: dict[str, Any], origin_as: str = "origin") -> dict[str, Any]:
+    """The DGM4 form of a store record, checked for HAMMER (spans and box)."""
+    src = image_path(root, record)
+    rel = src.relative_to(root).as_posix()
+    words = dgm4_words(record["text"])
+    where = f"{root}/metadata.jsonl: record {record['id']}"
+    for i in record["fake_text_pos"]:
+        if not 0 <= i < len(words):
+            raise UsageError(
+                f"{where}: fake_text_pos index {i} is outside the caption's {len(words)} DGM4 words"
+            )
+    try:
+        with Image.open(src) as im:
+            width, height = im.size
+    except OSError:
+        raise UsageError(f"{where}: image {record['image']!r} is missing or unreadable") from None
+    x1, y1, x2, y2 = record["fake_image_box"]
+    if not (0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height):
+        raise UsageError(
+            f"{where}: fake_image_box {record['fake_image_box']} is outside the "
+            f"{width}x{height} image"
+        )
+    fake_cls = origin_as if record["fake_cls"] == "origin" else record["fake_cls"]
+    return {
+        "id": int(record["id"]),
+        "image": f"{DGM4_ROOT}/{rel}",
+        "text": record["text"],
+        "fake_cls": fake_cls,
+        "fake_image_box": list(record["fake_image_box"]),
+        "fake_text_pos": list(record["fake_text_pos"]),
+        "mtcnn_boxes": [list(b) for b in record.get("mtcnn_boxes") or []],
+    }
+
+
+def export_dgm4(
+    data_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    split_ratios: tuple[float, float, float] | None = None,
+    origin_as: str = "origin",
+) -> Path:
+    """Write the DGM4-layout tree of the store at ``data_dir`` to ``out``; return ``out``.
+
+    ``origin_as="orig"`` writes DGM4's own name for the literal class, for tools that treat
+    ``orig`` as "not manipulated" (DGM4+ keeps ``origin``: its images are manipulated scenes).
+    """
+    if origin_as not in ("origin", "orig"):
+        raise UsageError(f"export-dgm4: origin_as must be 'origin' or 'orig', got {origin_as!r}")
+    ratios = check_ratios(split_ratios)
+    root = resolve_store(data_dir)
+    records = load_store(root)
+    out_path = Path(out).expanduser()
+    out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
+    _check_out(out_path, root)
+
+    converted = [(r, dgm4_record(root, r, origin_as)) for r in records]  # all checks first
+    by_split: dict[str, list[dict[str, Any]]] = {name: [] for name in SPLITS}
+    for record, row in converted:
+        by_split[split_of(record["id"], ratios)].append(row)
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
+    )
+    try:
+        modes = {"link": 0, "copy": 0}
+        for record, row in converted:
+            modes[_link_or_copy(image_path(root, record), tmp / row["image"])] += 1
+        meta = tmp / "metadata"
+        meta.mkdir()
+        for split, rows in by_split.items():
+            body = json.dumps(rows, ensure_ascii=False, indent=1)
+            (meta / DGM4_SPLIT_FILES[split]).write_text(body + "\n", encoding="utf-8")
+        marker = {
+            "format": 1,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "store": root.name,
+            "split_ratios": list(ratios),
+            "counts": {split: len(rows) for split, rows in by_split.items()},
+            "images": modes,
+            "origin_as": origin_as,
+        }
+        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        install_folder(tmp, out_path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_path
+
+
+__all__ = ["DGM4_KEYS", "MARKER", "dgm4_record", "export_dgm4"]
