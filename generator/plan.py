@@ -11,10 +11,17 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from generator.config import BUCKETS, Config
-from generator.text.captions import Caption, attribute_caption, literal_caption, swap_caption
+from generator.text.captions import (
+    Caption,
+    attribute_caption,
+    caption_prefix,
+    literal_caption,
+    literal_headline,
+    swap_caption,
+)
 from generator.text.datelines import CityTable
 from generator.text.prompts import image_prompt
 from generator.text.scene import draw_scene
@@ -47,7 +54,7 @@ class PlanItem:
         return int(self.plan_key.rsplit("/", 1)[1])
 
     def to_json(self) -> str:
-        d = asdict(self)
+        d = dict(self.__dict__)  # flat fields: no need for dataclasses.asdict's deep copy
         d["fake_text_pos"] = list(self.fake_text_pos)
         return json.dumps(d, ensure_ascii=False)
 
@@ -63,20 +70,23 @@ def plan_item(cfg: Config, cities: CityTable, bucket: str, k: int) -> PlanItem:
     rng = item_rng(cfg.SEED, bucket, k)
     scene = draw_scene(rng, cfg.MISPLACED_BG_RATE)
     dateline = cities.draw(rng).dateline() if rng.random() < cfg.DATELINE_RATE else None
-    literal = literal_caption(scene, dateline, cfg.USE_EM_DASH)
     caption: Caption
     if bucket == "origin":
-        caption = literal
-    elif bucket == "text_attribute":
-        caption = attribute_caption(scene, rng, dateline, cfg.USE_EM_DASH)
+        caption = literal_caption(scene, dateline, cfg.USE_EM_DASH)
+        literal_text = caption.text
     else:
-        caption = swap_caption(scene, rng, dateline, cfg.USE_EM_DASH)
+        # The literal caption of a manipulated item is provenance only: no span to compute.
+        literal_text = caption_prefix(dateline, cfg.USE_EM_DASH) + literal_headline(scene) + "."
+        if bucket == "text_attribute":
+            caption = attribute_caption(scene, rng, dateline, cfg.USE_EM_DASH)
+        else:
+            caption = swap_caption(scene, rng, dateline, cfg.USE_EM_DASH)
     return PlanItem(
         plan_key=f"{bucket}/{k}",
         fake_cls=bucket,
         text=caption.text,
         fake_text_pos=tuple(caption.fake_text_pos),
-        literal_text=literal.text,
+        literal_text=literal_text,
         prompt=image_prompt(scene),
         backdrop=scene.backdrop,
         backdrop_kind=scene.backdrop_kind,

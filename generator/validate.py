@@ -18,6 +18,7 @@ from generator.store import (
     load_runs,
     read_jsonl,
 )
+from generator.text.grammar import headline_problems
 from generator.text.tokenize import dgm4_words
 from generator.vision.dedup import PHashIndex, phash64
 
@@ -53,6 +54,15 @@ def _check_span(r: dict[str, Any]) -> str | None:
     if r["fake_cls"] != "origin" and not pos:
         return f"a {r['fake_cls']} caption needs fake_text_pos"
     return None
+
+
+def _headline_body(r: dict[str, Any]) -> str:
+    """The caption without its dateline and separator."""
+    text, dateline = r["text"], r.get("dateline") or ""
+    for sep in (" — ", ": "):
+        if dateline and text.startswith(dateline + sep):
+            return text[len(dateline) + len(sep):]
+    return text
 
 
 def _box_inside(box: Any, w: int, h: int) -> bool:
@@ -110,6 +120,9 @@ def validate_store(root: Path) -> list[str]:
         span = _check_span(r)
         if span:
             problems.append(f"{key}: {span}")
+        body = _headline_body(r)
+        for problem in headline_problems(body):
+            problems.append(f"{key}: caption {problem}: {r['text']!r}")
         if r.get("fake_image_box") != [0, 0, w, h] and not _box_inside(r.get("fake_image_box"), w, h):
             problems.append(f"{key}: fake_image_box {r.get('fake_image_box')} is not inside the image")
         boxes = r.get("mtcnn_boxes")

@@ -32,7 +32,7 @@ def test_full_plan_has_3000_valid_lines(full_plan):
     assert len(full_plan) == 3000
     assert sum(1 for p in full_plan if p["fake_cls"] == "text_swap") == 1000
     for item in full_plan:
-        assert KEYS <= set(item)
+        assert set(item) >= KEYS
         words = dgm4_words(item["text"])
         assert all(0 <= i < min(50, len(words)) for i in item["fake_text_pos"])
         assert len(item["text"].split()) <= 40

@@ -168,7 +168,8 @@ class FakeHub:
     def create_repo(self, repo_type: str, repo_id: str, private: bool) -> Repo:
         with self.lock:
             if (repo_type, repo_id) in self.repos:
-                raise _Reply(409, {"error": "You already created this dataset repo", "url": ""})
+                url = f"{self.url}/{_prefix(repo_type)}{repo_id}"
+                raise _Reply(409, {"error": f"You already created this {repo_type} repo", "url": url})
             repo = Repo(repo_id=repo_id, repo_type=repo_type, private=private)
             files = {
                 ".gitattributes": Blob(b"*.parquet filter=lfs diff=lfs merge=lfs -text\n", False)
