@@ -41,6 +41,7 @@ import datasets
 from generator.errors import UsageError
 from generator.release.splits import DEFAULT_RATIOS, SPLITS, active_splits, check_ratios, split_of
 from generator.store import load_records
+from generator.text.tokenize import dgm4_words
 
 _VERSION = "1.0.0"
 #: Bump when the rows the builder emits change for the same store (it invalidates old caches).
@@ -199,6 +200,12 @@ def check_record(root: Path, record: dict) -> None:
         raise UsageError(f"{where}: 'text' must be a string")
     if not _int_list(record.get("fake_text_pos")):
         raise UsageError(f"{where}: 'fake_text_pos' must be a list of integers")
+    words = dgm4_words(record["text"])  # what fake_text_pos indexes (HAMMER's pre_caption)
+    for i in record["fake_text_pos"]:
+        if not 0 <= i < len(words):
+            raise UsageError(
+                f"{where}: fake_text_pos index {i} is outside the caption's {len(words)} DGM4 words"
+            )
     if not _int_list(record.get("fake_image_box"), 4):
         raise UsageError(f"{where}: 'fake_image_box' must be [x1, y1, x2, y2]")
     boxes = record.get("mtcnn_boxes", [])

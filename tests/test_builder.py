@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import datasets
 import pytest
 from fixtures_store import make_store, write_records
@@ -224,6 +222,16 @@ def test_bad_record_field_is_refused(tmp_path):
         _prepare(fs.root, tmp_path / "cache", config_name="all")
 
 
+def test_span_past_the_caption_is_refused(tmp_path):
+    fs = make_store(tmp_path, per_bucket=1)
+    records = [dict(r) for r in fs.records]
+    swap = next(r for r in records if r["fake_cls"] == "text_swap")
+    swap["fake_text_pos"] = [*swap["fake_text_pos"], len(swap["text"].split()) + 5]
+    write_records(fs.root, records)
+    with pytest.raises(UsageError, match="fake_text_pos index"):
+        _prepare(fs.root, tmp_path / "cache", config_name="text_swap")
+
+
 def test_missing_image_is_refused(tmp_path):
     fs = make_store(tmp_path, per_bucket=1)
     (fs.root.parent / fs.records[0]["image"]).unlink()
@@ -231,29 +239,23 @@ def test_missing_image_is_refused(tmp_path):
         _prepare(fs.root, tmp_path / "cache", config_name="all")
 
 
-def test_generate_fills_the_store_first(tmp_path, monkeypatch):
-    """generate=True hands the configured knobs to the pipeline's fill_store, then reads."""
-    import generator.pipeline
+def test_generate_fills_the_store_first(tmp_path):
+    """generate=True runs the real pipeline (composite backend) to the targets, then reads;
+    a second prepare resumes the store and spends no call."""
+    import json
 
-    calls = []
-
-    def fake_fill_store(cfg):  # stands in for image generation (a network service)
-        calls.append(cfg)
-        make_store(Path(cfg.OUT_ROOT).parent, per_bucket=cfg.TARGET_IRRELEV, name=cfg.OUT_ROOT.name)
-
-    monkeypatch.setattr(generator.pipeline, "fill_store", fake_fill_store)
     root = tmp_path / "fresh" / "DGM4"
-    b = _prepare(
-        root,
-        tmp_path / "cache",
-        config_name="text_swap",
-        generate=True,
-        generator_knobs={"target_irrelev": 4, "BACKEND": "composite", "SEED": 99},
-    )
-    (cfg,) = calls
-    assert Path(cfg.OUT_ROOT) == root and cfg.TARGET_IRRELEV == 4 and cfg.SEED == 99
-    assert cfg.BACKEND == "composite"
-    assert sum(b.info.splits[s].num_examples for s in b.info.splits) == 4
+    knobs = {"target_literal": 1, "target_inv_emo": 1, "TARGET_IRRELEV": 2,
+             "BACKEND": "composite", "SEED": 99, "COMPOSITE_FAULT_RATE": 0.0}
+    b = _prepare(root, tmp_path / "cache", config_name="text_swap", generate=True,
+                 generator_knobs=knobs)
+    assert sum(b.info.splits[s].num_examples for s in b.info.splits) == 2
+    records = [json.loads(x) for x in (root / "metadata.jsonl").read_text().splitlines()]
+    assert sorted(r["fake_cls"] for r in records) == ["origin", "text_attribute", "text_swap", "text_swap"]
+    assert all(r["seed"] == 99 and r["backend"] == "composite" for r in records)
+    _prepare(root, tmp_path / "cache2", config_name="origin", generate=True, generator_knobs=knobs)
+    runs = [json.loads(x) for x in (root / "runs.jsonl").read_text().splitlines()]
+    assert runs[-1]["calls"] == 0 and len(runs) == 2
 
 
 def test_generate_rejects_unknown_knobs(tmp_path):

@@ -519,7 +519,7 @@ def render_card(inp: CardInputs) -> str:
         summary = []
         for key in ("calls", "accepted", "regenerations", "estimated_cost_usd", "stopped_by"):
             if key in run:
-                summary.append([key, run[key]])
+                summary.append([key, "–" if run[key] is None else run[key]])
         if isinstance(run.get("rejected"), Mapping):
             for reason, n in run["rejected"].items():
                 summary.append([f"rejected: {reason}", n])

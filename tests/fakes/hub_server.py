@@ -169,7 +169,9 @@ class FakeHub:
         with self.lock:
             if (repo_type, repo_id) in self.repos:
                 url = f"{self.url}/{_prefix(repo_type)}{repo_id}"
-                raise _Reply(409, {"error": f"You already created this {repo_type} repo", "url": url})
+                raise _Reply(
+                    409, {"error": f"You already created this {repo_type} repo", "url": url}
+                )
             repo = Repo(repo_id=repo_id, repo_type=repo_type, private=private)
             files = {
                 ".gitattributes": Blob(b"*.parquet filter=lfs diff=lfs merge=lfs -text\n", False)

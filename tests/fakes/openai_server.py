@@ -148,7 +148,9 @@ class FakeOpenAIServer:
         httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, args=(0.05,), name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -217,10 +219,15 @@ class FakeOpenAIServer:
             return
         if self.latency:
             time.sleep(self.latency)
-        if self.api_key is not None and h.headers.get("Authorization") != f"Bearer {self.api_key}":
+        presented = (h.headers.get("Authorization") or "").removeprefix("Bearer ")
+        # A 401 echoes the key it was given (the real API shows part of it): the worst case for
+        # code that must keep keys out of its messages.
+        bad_key = _error(
+            f"Incorrect API key provided: {presented}.", "invalid_request_error", "invalid_api_key"
+        )
+        if self.api_key is not None and presented != self.api_key:
             self._record("401")
-            h._send(401, _error("Incorrect API key provided.", "invalid_request_error",
-                                "invalid_api_key"))
+            h._send(401, bad_key)
             return
         if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
             self._record("400")
@@ -232,25 +239,46 @@ class FakeOpenAIServer:
             kind = "ok"  # the client has usually given up by now; answer anyway
         self._record(fault[0] if fault else "ok")
         if kind == "429":
-            h._send(429, _error("Rate limit reached for images per minute. Please try again.",
-                                "requests", "rate_limit_exceeded"),
-                    headers={"Retry-After": str(fault[1])})
+            h._send(
+                429,
+                _error(
+                    "Rate limit reached for images per minute. Please try again.",
+                    "requests",
+                    "rate_limit_exceeded",
+                ),
+                headers={"Retry-After": str(fault[1])},
+            )
         elif kind == "500":
-            h._send(500, _error("The server had an error while processing your request.",
-                                "server_error", None))
+            h._send(
+                500,
+                _error(
+                    "The server had an error while processing your request.", "server_error", None
+                ),
+            )
         elif kind == "moderation":
-            h._send(400, _error("Your request was rejected by the safety system.",
-                                "image_generation_user_error", "moderation_blocked"))
+            h._send(
+                400,
+                _error(
+                    "Your request was rejected by the safety system.",
+                    "image_generation_user_error",
+                    "moderation_blocked",
+                ),
+            )
         elif kind == "400":
-            h._send(400, _error("Invalid value for 'size'.", "invalid_request_error",
-                                "invalid_value", "size"))
+            h._send(
+                400,
+                _error(
+                    "Invalid value for 'size'.", "invalid_request_error", "invalid_value", "size"
+                ),
+            )
         elif kind == "401":
-            h._send(401, _error("Incorrect API key provided.", "invalid_request_error",
-                                "invalid_api_key"))
+            h._send(401, bad_key)
         elif kind == "bad_b64":
             h._send(200, self._payload("%%% this is not base64 %%%"))
         elif kind == "not_image":
-            h._send(200, self._payload(base64.b64encode(b"plain text, not an image\n" * 8).decode()))
+            h._send(
+                200, self._payload(base64.b64encode(b"plain text, not an image\n" * 8).decode())
+            )
         else:
             h._send(200, self._payload(self._image_b64(body["prompt"])))
 
@@ -273,8 +301,15 @@ class FakeOpenAIServer:
         from generator.backends.composite import render_composite
 
         picture = render_composite(
-            0, f"fake/{key}", 0, 1 + int(key, 16) % 3, prompt, "absurd",
-            fault_rate=0.0, size=self.composite_size, png_level=1,
+            0,
+            f"fake/{key}",
+            0,
+            1 + int(key, 16) % 3,
+            prompt,
+            "absurd",
+            fault_rate=0.0,
+            size=self.composite_size,
+            png_level=1,
         )
         b64 = base64.b64encode(picture.png).decode()
         with self._lock:
