@@ -116,9 +116,17 @@ def _cmd_validate(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_datasets() -> None:
+    """The CLI prints one line per step; datasets' per-shard progress bars are noise here."""
+    import datasets
+
+    datasets.disable_progress_bars()
+
+
 def _cmd_export(ns: argparse.Namespace) -> int:
     from generator.release.export import export_dataset
 
+    _quiet_datasets()
     out = export_dataset(ns.data_dir, ns.out, license=ns.license)
     print(f"exported {ns.data_dir} -> {out}")
     return 0
@@ -135,6 +143,7 @@ def _cmd_export_dgm4(ns: argparse.Namespace) -> int:
 def _cmd_push(ns: argparse.Namespace) -> int:
     from generator.release.hub import push_release
 
+    _quiet_datasets()
     url = push_release(ns.data_dir, ns.repo_id, private=ns.private, tag=ns.tag, license=ns.license)
     print(f"pushed {ns.data_dir} -> {url}")
     return 0

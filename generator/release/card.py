@@ -147,7 +147,7 @@ class CardInputs:
     infos: dict[str, datasets.DatasetInfo]
     #: columns of every row of the ``all`` config (``image`` left out)
     columns: dict[str, list[Any]]
-    #: the last run of ``runs.jsonl`` (``None`` if there is none)
+    #: the runs of ``runs.jsonl`` summed up (:func:`summarize_runs`; ``None`` if there is none)
     run: dict[str, Any] | None
     #: the contact sheet's examples, in the order drawn
     picks: list[dict[str, Any]] = field(default_factory=list)
@@ -156,6 +156,24 @@ class CardInputs:
     repo_id: str | None = None
     split_ratios: Sequence[float] = (0.8, 0.1, 0.1)
     runs_count: int = 0
+
+
+def summarize_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Statistics of every generate run added up; knobs and stop reason of the last run."""
+    if not runs:
+        return None
+    total: dict[str, Any] = dict(runs[-1])
+    for key in ("calls", "accepted", "regenerations", "estimated_cost_usd", "seconds"):
+        total[key] = sum(r.get(key) or 0 for r in runs)
+    if isinstance(total.get("estimated_cost_usd"), float):
+        total["estimated_cost_usd"] = round(total["estimated_cost_usd"], 4)
+    for key in ("rejected", "attempts_rejected"):
+        merged: dict[str, int] = {}
+        for r in runs:
+            for reason, n in (r.get(key) or {}).items():
+                merged[reason] = merged.get(reason, 0) + int(n)
+        total[key] = merged
+    return total
 
 
 # ----------------------------------------------------------------------------------------------
@@ -511,8 +529,9 @@ def render_card(inp: CardInputs) -> str:
     )
     if knobs:
         add(
-            f"Parameters of the last generation run (`runs.jsonl`, run {inp.runs_count} of "
-            f"{inp.runs_count}): model **{knobs.get('GEN_MODEL')}**, quality "
+            f"Generation ran {inp.runs_count} time(s) (`runs.jsonl`: a run stopped or "
+            "interrupted is resumed by the next); the statistics below add up every run, the "
+            f"knobs are those of the last: model **{knobs.get('GEN_MODEL')}**, quality "
             f"**{knobs.get('GEN_QUALITY')}**, backend **{knobs.get('BACKEND')}**, seed "
             f"**{knobs.get('SEED')}**.\n"
         )

@@ -40,6 +40,7 @@ from generator.release.card import (
     CardInputs,
     check_license,
     render_card,
+    summarize_runs,
 )
 from generator.release.contact_sheet import make_contact_sheet
 from generator.release.splits import SPLITS, check_ratios
@@ -167,7 +168,7 @@ def _build_into(
             split_counts=counts,
             infos=infos,
             columns=columns,
-            run=runs[-1] if runs else None,
+            run=summarize_runs(runs),
             picks=picks,
             license=license,
             pretty_name=pretty_name,
