@@ -61,7 +61,7 @@ class Config:
     # --- image generation ----------------------------------------------------------------
     BACKEND: str = _knob("openai", "image backend", choices=("openai", "composite"))
     GEN_MODEL: str = _knob("gpt-image-1", "image model")
-    GEN_SIZE: str = _knob("1024x1024", "image size asked of the model", choices=("1024x1024",))
+    GEN_SIZE: str = _knob("1024x1024", "image size asked of the model", choices=("1024x1024", "1536x1024", "1024x1536"))
     GEN_QUALITY: str = _knob("low", "image quality", choices=("low", "medium", "high", "auto"))
     CONCURRENCY: int = _knob(5, "concurrent image requests", lo=1, hi=256)
     MAX_IMAGE_CALLS: int | None = _knob(None, "hard cap on image API calls, retries included", lo=0)
