@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     sd = sub.add_parser("export-dgm4", help="write a DGM4/HAMMER-compatible tree")
     sd.add_argument("--data-dir", type=Path, default=Path("DGM4"))
     sd.add_argument("--out", type=Path, required=True)
+    sd.add_argument("--origin-as", choices=("origin", "orig"), default="origin",
+                    help="spell the literal class as DGM4's pristine 'orig' (HAMMER: real)")
 
     sh = sub.add_parser("push", help="publish every config and the card to the Hugging Face Hub")
     sh.add_argument("--data-dir", type=Path, default=Path("DGM4"))
@@ -135,7 +137,7 @@ def _cmd_export(ns: argparse.Namespace) -> int:
 def _cmd_export_dgm4(ns: argparse.Namespace) -> int:
     from generator.release.dgm4_export import export_dgm4
 
-    out = export_dgm4(ns.data_dir, ns.out)
+    out = export_dgm4(ns.data_dir, ns.out, origin_as=ns.origin_as)
     print(f"exported {ns.data_dir} -> {out} (DGM4 layout)")
     return 0
 
