@@ -93,11 +93,10 @@ def _assemble(
         if marked:
             ranges.append((cursor, cursor + len(piece)))
         cursor += len(piece)
+    # span_indices checks that each marked piece, tokenized on its own, is exactly the words
+    # found at its position in the finished caption (raising otherwise).
     positions = span_indices(text, ranges)
     marked_words = tuple(words[i] for i in positions)
-    expected = tuple(w for piece, marked in pieces if marked for w in words_untruncated(piece))
-    if marked_words != expected:
-        raise ValueError(f"span check failed for {text!r}: {marked_words} != {expected}")
     return Caption(text=text, fake_text_pos=positions, marked_words=marked_words)
 
 
