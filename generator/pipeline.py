@@ -151,16 +151,23 @@ class Vision:
             return gate.reason or "faces"
         kept = gate.faces
         cropped, boxes = crop_for_shot(img, [f.box for f in kept], item.shot, cfg.POST_W, cfg.POST_H)
+        jpeg: bytes | None = None
         if cfg.STRICT_NO_TEXT:
-            from generator.vision.ocr import scrub_text
+            from generator.vision.ocr import readable_words, scrub_text
 
-            result = scrub_text(cropped, boxes, conf_thresh=cfg.TEXT_CONF_THRESH,
-                                scale=cfg.OCR_SCALE, max_passes=cfg.OCR_MAX_PASSES)
+            ocr = {"conf_thresh": cfg.TEXT_CONF_THRESH, "scale": cfg.OCR_SCALE}
+            result = scrub_text(cropped, boxes, max_passes=cfg.OCR_MAX_PASSES, **ocr)
             if not result.ok:
                 return "ocr"
             cropped = result.image
+            # The promise is about the stored file: check the JPEG as it will be read back
+            # (Tesseract can read a word in the JPEG that it missed before compression).
+            jpeg = encode_jpeg(cropped, cfg.JPEG_QUALITY)
+            with Image.open(io.BytesIO(jpeg)) as im:
+                if readable_words(im.convert("RGB"), boxes, **ocr):
+                    return "ocr"
         return Candidate(
-            jpeg=encode_jpeg(cropped, cfg.JPEG_QUALITY),
+            jpeg=jpeg or encode_jpeg(cropped, cfg.JPEG_QUALITY),
             boxes=[list(map(int, b)) for b in boxes],
             probs=[round(float(f.prob), 5) for f in kept],
             phash=phash64(cropped),
@@ -195,8 +202,11 @@ class Pipeline:
         self.rejects_in_a_row = 0
         self.fatal: str | None = None
         self.progress = progress
-        workers = max(1, min(os.cpu_count() or 1, 4))
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dgm4plus-cpu")
+        self.cpu_workers = max(1, min(os.cpu_count() or 1, 4))
+        self.pool = ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="dgm4plus-cpu")
+        self.api_slots = asyncio.Semaphore(cfg.CONCURRENCY)
+        # Items in flight: CONCURRENCY at the API plus one per CPU worker being processed.
+        self.max_items = cfg.CONCURRENCY + self.cpu_workers
 
     # -- plan order ------------------------------------------------------------------------
     def _sequence(self) -> Iterator[tuple[str, int]]:
@@ -210,6 +220,38 @@ class Pipeline:
             k += 1
 
     # -- one item --------------------------------------------------------------------------
+    async def _call(self, req: ImageRequest, out: Outcome) -> bytes | None:
+        """One generation; None when the item ends here (out.reason or out.budget_stop set)
+        or the attempt failed (recorded in out.attempt_reasons)."""
+        # CONCURRENCY bounds requests at the API; the CPU stage runs outside the slot, so a
+        # slot is free again as soon as its answer has arrived.
+        async with self.api_slots:
+            if self.stop_reason is not None:  # stopped while this item waited for a slot
+                out.budget_stop = True
+                return None
+            try:
+                data = await self.backend.generate(req)
+            except BudgetExhausted:
+                out.budget_stop = True
+                self.stop_reason = self.stop_reason or "MAX_IMAGE_CALLS"
+                return None
+            except Refused:
+                out.calls += 1
+                out.reason = "refused"
+                return None
+            except CallFailed as exc:
+                out.calls += 1
+                if exc.status in FATAL_STATUS:
+                    # Bad key, no access, unknown model: every further call would fail too.
+                    self.fatal = self.fatal or str(exc)
+                    self.stop_reason = self.stop_reason or "the image API refused the run"
+                    out.budget_stop = True
+                    return None
+                out.attempt_reasons.append("failed")
+                return None
+        out.calls += 1
+        return data
+
     async def _work(self, item: PlanItem) -> Outcome:
         out = Outcome(item)
         if self.captions.find(item.text) is not None:
@@ -220,32 +262,17 @@ class Pipeline:
             if self.stop_reason is not None:
                 out.budget_stop = True
                 return out
+            if attempt:
+                self.stats.regenerations += 1
             req = ImageRequest(
                 prompt=item.prompt, plan_key=item.plan_key, seed=self.cfg.SEED, attempt=attempt,
                 num_people=item.num_people, backdrop=item.backdrop, backdrop_kind=item.backdrop_kind,
             )
-            if attempt:
-                self.stats.regenerations += 1
-            try:
-                data = await self.backend.generate(req)
-            except BudgetExhausted:
-                out.budget_stop = True
-                self.stop_reason = self.stop_reason or "MAX_IMAGE_CALLS"
+            data = await self._call(req, out)
+            if out.reason is not None or out.budget_stop:
                 return out
-            except Refused:
-                out.reason = "refused"
-                return out
-            except CallFailed as exc:
-                if exc.status in FATAL_STATUS:
-                    # Bad key, no access, unknown model: every further call would fail too.
-                    self.fatal = self.fatal or str(exc)
-                    self.stop_reason = self.stop_reason or "the image API refused the run"
-                    out.budget_stop = True
-                    return out
-                out.attempt_reasons.append("failed")
-                continue
-            finally:
-                out.calls += 1
+            if data is None:
+                continue  # a failed call: regenerate while attempts remain
             result = await loop.run_in_executor(self.pool, self.vision.process, data, item, attempt)
             if isinstance(result, Candidate):
                 out.candidate = result
@@ -329,7 +356,7 @@ class Pipeline:
         self._install_signals()
         try:
             while True:
-                while self.stop_reason is None and nxt is not None and len(running) < cfg.CONCURRENCY:
+                while self.stop_reason is None and nxt is not None and len(running) < self.max_items:
                     bucket, k = nxt
                     if self.accepted[bucket] >= cfg.targets[bucket]:
                         nxt = next(seq, None)  # bucket complete: skip its keys

@@ -18,11 +18,13 @@ an image without a record is removed, and a record whose image is missing or bro
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,24 @@ def read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
     Returns (rows, was_torn)."""
     if not path.exists():
         return [], False
+    with _no_gc():
+        return _read_jsonl(path, repair)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Parsing 100k records allocates millions of objects that all survive: the cyclic GC
+    would traverse them again and again (measured: 2x slower parse) for nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
     parts = path.read_bytes().split(b"\n")
     torn = parts.pop() != b""  # bytes after the last newline: a line cut short
     rows: list[dict[str, Any]] = []
@@ -175,7 +195,7 @@ class Store:
         return self.root.parent / record["image"]
 
     def relative_image(self, bucket: str, rid: int) -> str:
-        return f"{self.name}/{BUCKETS[bucket][1]}/{rid}.jpg"
+        return self.relative_image_name(bucket, f"{rid}.jpg")
 
     # -- opening and recovery -----------------------------------------------------------
     @classmethod
@@ -216,15 +236,27 @@ class Store:
         rejected, torn_r = read_jsonl(self.root / REJECTED_JSONL, repair=True)
         if torn_r:
             rec.add(f"{self.root / REJECTED_JSONL}: cut a torn last line back")
+        self._check_root_name(records)
+        # One directory listing per class folder instead of a stat per record: fast at 100k.
+        present = {b: {e.name for e in os.scandir(self.bucket_dir(b)) if e.is_file()} for b in BUCKETS}
         size = (self.cfg.POST_W, self.cfg.POST_H)
         keep: list[dict[str, Any]] = []
+        referenced: dict[str, set[str]] = {b: set() for b in BUCKETS}
         for i, r in enumerate(records):
-            for key in ("id", "image", "plan_key", "text", "fake_cls"):
+            for key in ("id", "image", "plan_key", "text", "fake_cls", "phash"):
                 if key not in r:
                     raise DataFileError(meta, i + 1, f"record lacks {key!r}")
-            full = i >= len(records) - VERIFY_TAIL
-            if _image_ok(self.image_path(r), size, full):
+            bucket = r["fake_cls"]
+            name = r["image"].rpartition("/")[2]
+            if bucket not in BUCKETS or r["image"] != self.relative_image_name(bucket, name):
+                raise DataFileError(meta, i + 1, f"image path {r['image']!r} is not in the {bucket} folder of {self.name}")
+            # Images are fsynced and renamed before their record is written, so a recorded image
+            # is whole unless something outside deleted or damaged it: list all, decode the tail.
+            ok = name in present[bucket] and (
+                i < len(records) - VERIFY_TAIL or _image_ok(self.image_path(r), size, full=True))
+            if ok:
                 keep.append(r)
+                referenced[bucket].add(name)
             else:
                 rec.add(f"{r['plan_key']}: image {r['image']} missing or broken; record dropped, will be built again")
                 self.image_path(r).unlink(missing_ok=True)
@@ -232,16 +264,28 @@ class Store:
             self._rewrite_metadata(keep)
         self.records = keep
         self.rejected = rejected
-        referenced = {self.image_path(r).resolve() for r in keep}
         for bucket in BUCKETS:
-            for p in sorted(self.bucket_dir(bucket).iterdir()):
-                if p.is_file() and p.resolve() not in referenced:
-                    p.unlink()
-                    rec.add(f"{p}: image without a record removed")
+            for name in sorted(present[bucket] - referenced[bucket]):
+                (self.bucket_dir(bucket) / name).unlink(missing_ok=True)
+                rec.add(f"{self.bucket_dir(bucket) / name}: image without a record removed")
         snap = self.root / METADATA_JSON
         stale = not snap.exists() or (meta.exists() and meta.stat().st_mtime_ns > snap.stat().st_mtime_ns)
         if stale or torn or len(keep) != len(records):
             self.snapshot()
+
+    def _check_root_name(self, records: list[dict[str, Any]]) -> None:
+        """Record paths start with the store's folder name; a renamed store would otherwise look
+        like a store whose every image is missing (and whose every image is an orphan)."""
+        if records and "image" in records[0]:
+            first = str(records[0]["image"]).split("/", 1)[0]
+            if first != self.name:
+                raise UsageError(
+                    f"{self.root}: records name their images {first}/..., so this store was "
+                    f"renamed from {first!r}; rename it back (or copy it to a folder named {first})"
+                )
+
+    def relative_image_name(self, bucket: str, name: str) -> str:
+        return f"{self.name}/{BUCKETS[bucket][1]}/{name}"
 
     def _rewrite_metadata(self, records: Iterable[dict[str, Any]]) -> None:
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -281,7 +325,8 @@ class Store:
         self.rejected.append(entry)
 
     def snapshot(self) -> None:
-        body = json.dumps(self.records, ensure_ascii=False, indent=1) + "\n"
+        # No indent: json's C encoder only runs without it (2x faster at 100k records).
+        body = json.dumps(self.records, ensure_ascii=False) + "\n"
         write_atomic(self.root / METADATA_JSON, body.encode())
         self._since_snapshot = 0
 
