@@ -178,3 +178,15 @@ def test_sigkill_at_several_points_then_resume(sequential_store, tmp_path):
     assert validate_store(out) == []
     # killed and resumed, it accepted exactly what an uninterrupted run accepts
     assert keys(out) == keys(sequential_store)
+
+
+def test_renamed_store_is_refused_not_emptied(sequential_store, tmp_path):
+    import shutil
+
+    out = tmp_path / "renamed"
+    shutil.copytree(sequential_store, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    proc = run_cli("generate", "--backend", "composite", "--out", str(out), "--seed", "777",
+                   "--origin", "3", "--text-attribute", "3", "--text-swap", "3")
+    assert proc.returncode == 2 and "renamed from 'DGM4'" in proc.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
