@@ -19,12 +19,12 @@ cd "$out"
 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 ../../.venv/bin/python - <<'PY'
 import datasets
 
+datasets.disable_progress_bars()
 for config in ("origin", "text_attribute", "text_swap", "all"):
     dd = datasets.load_dataset("dgm4plus", config)
     sizes = ", ".join(f"{split} {len(ds)}" for split, ds in dd.items())
     print(f"load_dataset('dgm4plus', {config!r}): {sizes}")
 row = datasets.load_dataset("dgm4plus", "text_swap", split="train")[0]
-words = row["text"].lower()
 print("example:", row["text"], "| fake_text_pos:", row["fake_text_pos"], "| image:", row["image"].size)
 PY
 echo "demo: dataset in $out/DGM4, export in $out/dgm4plus (card: $out/dgm4plus/README.md)"
