@@ -36,7 +36,7 @@ from PIL import Image
 
 from dgm4plus import image_path, load_store, resolve_store
 from generator.errors import UsageError
-from generator.release.export import install_folder
+from generator.release.export import check_out_folder, install_folder
 from generator.release.splits import DGM4_SPLIT_FILES, SPLITS, check_ratios, split_of
 
 MARKER = ".dgm4plus-dgm4-export.json"
@@ -45,20 +45,7 @@ DGM4_KEYS = ("id", "image", "text", "fake_cls", "fake_image_box", "fake_text_pos
 
 
 def _check_out(out: Path, root: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"export-dgm4: {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise UsageError(
-            f"export-dgm4: {out} is not empty and is not a previous DGM4 export; "
-            "choose another --out or empty it"
-        )
-    real_out, real_root = out.resolve(), root.resolve()
-    if real_root == real_out or real_root.is_relative_to(real_out):
-        raise UsageError(f"export-dgm4: {out} would contain the store {root}; choose another --out")
-    if real_out.is_relative_to(real_root):
-        raise UsageError(
-            f"export-dgm4: {out} is inside the store {root}; choose a folder outside it"
-        )
+    check_out_folder(out, root, "export-dgm4", (out / MARKER).is_file(), "DGM4 export")
 
 
 def _link_or_copy(src: Path, dst: Path) -> str:

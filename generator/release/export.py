@@ -69,19 +69,25 @@ def is_export(folder: Path) -> bool:
     return (folder / MARKER).is_file()
 
 
-def _check_out(out: Path, root: Path) -> None:
+def check_out_folder(out: Path, root: Path, command: str, previous: bool, kind: str) -> None:
+    """Refuse an --out that is a file, a non-empty folder that is not a previous export of this
+    ``kind`` (``previous``), the store itself, a folder around it, or a folder inside it."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"export: {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not is_export(out):
+        raise UsageError(f"{command}: {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not previous:
         raise UsageError(
-            f"export: {out} is not empty and is not a previous DGM4+ export; "
+            f"{command}: {out} is not empty and is not a previous {kind}; "
             "choose another --out or empty it"
         )
     real_out, real_root = out.resolve(), root.resolve()
     if real_root == real_out or real_root.is_relative_to(real_out):
-        raise UsageError(f"export: {out} would contain the store {root}; choose another --out")
+        raise UsageError(f"{command}: {out} would contain the store {root}; choose another --out")
     if real_out.is_relative_to(real_root):
-        raise UsageError(f"export: {out} is inside the store {root}; choose a folder outside it")
+        raise UsageError(f"{command}: {out} is inside the store {root}; choose a folder outside it")
+
+
+def _check_out(out: Path, root: Path) -> None:
+    check_out_folder(out, root, "export", out.is_dir() and is_export(out), "DGM4+ export")
 
 
 def _write_split(ds: datasets.Dataset, folder: Path, split: str, max_shard_bytes: int) -> int:
