@@ -310,13 +310,7 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
     def append_accepted(self, record: dict[str, Any], jpeg: bytes) -> None:
-        path = self.image_path(record)
-        tmp = path.with_name(path.name + TMP_SUFFIX)
-        with open(tmp, "wb") as fh:
-            fh.write(jpeg)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(self.image_path(record), jpeg)  # the image first, then its record
         _append_line(self.root / METADATA_JSONL, record)
         self.records.append(record)
         self._since_snapshot += 1
