@@ -372,11 +372,19 @@ class DGM4Plus(datasets.GeneratorBasedBuilder):
                         f"{root}/metadata.jsonl: record {record['id']}: image "
                         f"{record['image']!r} is missing"
                     )
+        # Only splits that hold samples: `as_dataset()` refuses a declared split with no data,
+        # and a small store may leave validation or test empty.
+        names = [name for name in active_splits(ratios) if by_split[name]]
+        if not names:
+            raise UsageError(
+                f"{root}: no samples of {', '.join(sorted(wanted))} in the store "
+                f"(config {self.config.name!r})"
+            )
         return [
             datasets.SplitGenerator(
                 name=name, gen_kwargs={"root": str(root), "records": tuple(by_split[name])}
             )
-            for name in active_splits(ratios)
+            for name in names
         ]
 
     def _generate_examples(

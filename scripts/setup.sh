@@ -35,7 +35,7 @@ fi
 echo "setup: installing pinned requirements into .venv (torch is large: a few minutes the first time)"
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-deps facenet-pytorch==2.6.0
-.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation --config-settings editable_mode=compat -e . 2>/dev/null
 .venv/bin/python -c 'import facenet_pytorch, torch, datasets, openai, pytesseract, generator' \
   || { echo "setup: the environment does not import cleanly" >&2; exit 1; }
 echo "$want" > "$stamp"

@@ -267,3 +267,21 @@ def test_generate_rejects_unknown_knobs(tmp_path):
             generate=True,
             generator_knobs={"NOT_A_KNOB": 1},
         )
+
+
+def test_as_dataset_without_split_on_a_small_store(tmp_path):
+    """A store too small to fill every split still loads with `as_dataset()`: only splits
+    that hold samples are declared."""
+    fs = make_store(tmp_path, per_bucket=1)
+    b = _prepare(fs.root, tmp_path / "cache", config_name="origin")
+    dd = b.as_dataset()
+    assert sum(len(ds) for ds in dd.values()) == 1
+    assert set(dd) == {split_of(r["id"], (0.8, 0.1, 0.1)) for r in fs.records
+                       if r["fake_cls"] == "origin"}
+
+
+def test_a_config_with_no_samples_is_one_clear_error(tmp_path):
+    fs = make_store(tmp_path, per_bucket=1)
+    write_records(fs.root, [r for r in fs.records if r["fake_cls"] != "text_swap"])
+    with pytest.raises(UsageError, match="no samples of text_swap"):
+        _prepare(fs.root, tmp_path / "cache", config_name="text_swap")
