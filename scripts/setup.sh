@@ -25,7 +25,7 @@ if ! command -v tesseract >/dev/null 2>&1; then
 fi
 
 stamp=.venv/.dgm4plus-setup
-want="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.txt pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c 'import generator, facenet_pytorch' 2>/dev/null; then
   exit 0
 fi
