@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -30,8 +29,14 @@ BACKDROPS = (
 )
 
 
-def _req(k: int = 0, attempt: int = 0, people: int = 1, backdrop: str = BACKDROPS[0],
-         kind: str = "absurd", seed: int = 123) -> ImageRequest:
+def _req(
+    k: int = 0,
+    attempt: int = 0,
+    people: int = 1,
+    backdrop: str = BACKDROPS[0],
+    kind: str = "absurd",
+    seed: int = 123,
+) -> ImageRequest:
     return ImageRequest(
         prompt="a news photo",
         plan_key=f"origin/{k}",
@@ -183,8 +188,8 @@ def test_rates_are_validated():
 
 @pytest.fixture(scope="module")
 def mtcnn():
-    torch = pytest.importorskip("torch")
-    facenet = pytest.importorskip("facenet_pytorch")
+    import facenet_pytorch as facenet
+    import torch
     torch.set_num_threads(1)
     return facenet.MTCNN(keep_all=True, device="cpu", min_face_size=20)
 
@@ -201,8 +206,9 @@ def _detect(mtcnn, data: bytes) -> list[tuple[tuple[float, ...], float, float]]:
     if boxes is None:
         return []
     out = []
-    for box, prob, pts in zip(boxes.astype(float), probs.astype(float), points.astype(float),
-                              strict=True):
+    for box, prob, pts in zip(
+        boxes.astype(float), probs.astype(float), points.astype(float), strict=True
+    ):
         (lx, ly), (rx, ry) = pts[0], pts[1]
         tilt = abs(math.degrees(math.atan2(ry - ly, rx - lx)))
         out.append((tuple(v * 2 for v in box), float(prob), tilt))
@@ -216,8 +222,9 @@ def test_faces_pass_the_gate_through_real_mtcnn(mtcnn):
     for k in range(total):
         people = 1 + k % 3
         kind = "realistic" if k % 5 == 4 else "absurd"
-        data = render_composite(31, f"origin/{k}", 0, people, BACKDROPS[k % 6], kind,
-                                fault_rate=0.0).png
+        data = render_composite(
+            31, f"origin/{k}", 0, people, BACKDROPS[k % 6], kind, fault_rate=0.0
+        ).png
         faces = _detect(mtcnn, data)
         ok = len(faces) == people and all(
             prob >= 0.8 and min(b[2] - b[0], b[3] - b[1]) >= 110 and tilt <= 20
@@ -243,20 +250,19 @@ def test_fault_attempts_have_no_face_or_too_many(mtcnn):
 # -- readable signs -----------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs the tesseract binary")
 def test_signs_are_readable_by_tesseract():
-    pytesseract = pytest.importorskip("pytesseract")
+    import pytesseract
     total, read = 6, 0
     for k in range(total):
-        pic = render_composite(33, f"origin/{k}", 0, 1 + k % 3, BACKDROPS[k % 6],
-                               fault_rate=0.0, signage_rate=1.0)
+        pic = render_composite(
+            33, f"origin/{k}", 0, 1 + k % 3, BACKDROPS[k % 6], fault_rate=0.0, signage_rate=1.0
+        )
         assert pic.sign_words and set(pic.sign_words) <= set(SIGN_WORDS)
         x1, y1, x2, y2 = pic.sign_box
         for fx1, fy1, fx2, fy2 in pic.faces:  # the sign keeps off the faces
             assert x2 <= fx1 or fx2 <= x1 or y2 <= fy1 or fy2 <= y1
         with Image.open(io.BytesIO(pic.png)) as im:
-            data = pytesseract.image_to_data(im.convert("RGB"),
-                                             output_type=pytesseract.Output.DICT)
+            data = pytesseract.image_to_data(im.convert("RGB"), output_type=pytesseract.Output.DICT)
         words = {
             w.strip().upper()
             for w, conf in zip(data["text"], data["conf"], strict=True)

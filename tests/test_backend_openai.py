@@ -245,6 +245,7 @@ def test_missing_key_is_detected_before_any_call(monkeypatch):
 
 def test_key_from_environment_is_used(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    assert OpenAIBackend.check_credentials() is None  # passes, and returns nothing to log
     sleeps = Sleeps()
     with FakeOpenAIServer(api_key=KEY) as srv:
 

@@ -76,7 +76,7 @@ class OpenAIBackend:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        key = self.check_credentials(api_key)
+        key = _resolve_key(api_key)
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self.model = model
@@ -104,16 +104,13 @@ class OpenAIBackend:
     # -- credentials ---------------------------------------------------------------------------
 
     @staticmethod
-    def check_credentials(api_key: str | None = None) -> str:
-        """Return the key to use (argument, else ``OPENAI_API_KEY``) or raise MissingCredentials.
+    def check_credentials(api_key: str | None = None) -> None:
+        """Raise MissingCredentials unless a key is given or ``OPENAI_API_KEY`` is set.
 
         Call it before a run starts to fail fast; the message names OPENAI_API_KEY and the
-        offline alternative, never a key.
+        offline alternative, never a key (nothing is returned, so nothing can be logged).
         """
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        if key is None or not key.strip():
-            raise MissingCredentials(missing_key_message())
-        return key.strip()
+        _resolve_key(api_key)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -124,7 +121,7 @@ class OpenAIBackend:
         )
 
     def _redact(self, text: str) -> str:
-        if self._secret:
+        if len(self._secret) >= 8:  # (a very short test key would mangle every message)
             text = text.replace(self._secret, "***")
         return _KEY_PATTERN.sub("sk-***", text)
 
@@ -244,6 +241,14 @@ class OpenAIBackend:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _resolve_key(api_key: str | None) -> str:
+    """The key to use: the argument, else ``OPENAI_API_KEY``; MissingCredentials when blank."""
+    key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+    if key is None or not key.strip():
+        raise MissingCredentials(missing_key_message())
+    return key.strip()
 
 
 def _decode_image(b64: str) -> bytes:
