@@ -273,7 +273,13 @@ class Pipeline:
                 return out
             if data is None:
                 continue  # a failed call: regenerate while attempts remain
-            result = await loop.run_in_executor(self.pool, self.vision.process, data, item, attempt)
+            try:
+                result = await loop.run_in_executor(
+                    self.pool, self.vision.process, data, item, attempt)
+            except Exception as exc:  # noqa: BLE001 - one odd image must not end a paid run
+                warn(f"{item.plan_key}: vision stage failed on attempt {attempt} "
+                     f"({type(exc).__name__}: {exc}); counted as a failed attempt")
+                result = "failed"
             if isinstance(result, Candidate):
                 out.candidate = result
                 return out
