@@ -190,3 +190,30 @@ def test_renamed_store_is_refused_not_emptied(sequential_store, tmp_path):
                    "--origin", "3", "--text-attribute", "3", "--text-swap", "3")
     assert proc.returncode == 2 and "renamed from 'DGM4'" in proc.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_finishes_in_flight_snapshots_and_exits_130(tmp_path, sig):
+    out = tmp_path / "DGM4"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DGM4PLUS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator.cli", "generate", "--backend", "composite", "--out",
+         str(out), "--seed", "777", "--origin", "30", "--text-attribute", "30", "--text-swap",
+         "30", "--concurrency", "2", "--snap-every", "1000"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    meta = out / METADATA_JSONL
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if meta.exists() and meta.read_bytes().count(b"\n") >= 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err
+    assert "finishing the images in flight" in err
+    records = read_jsonl(meta)
+    assert 2 <= len(records) < 90
+    # SNAP_EVERY is 1000, so only the stop itself can have written this snapshot
+    assert json.loads((out / METADATA_JSON).read_text()) == records
+    assert read_jsonl(out / RUNS_JSONL)[-1]["stopped_by"] == signal.Signals(sig).name
+    assert validate_store(out) == []
