@@ -447,20 +447,17 @@ def _progress_bar(total: int, initial: int, seed: int, enabled: bool) -> Any:
 
 def make_backend_for(cfg: Config, budget: CallBudget) -> Backend:
     """The configured backend; the openai one needs OPENAI_API_KEY (checked before any work)."""
+    from generator.backends import MissingCredentials, make_backend
+
     if cfg.BACKEND == "composite":
-        from generator.backends.composite import CompositeBackend
-
-        return CompositeBackend(budget=budget, fault_rate=cfg.COMPOSITE_FAULT_RATE,
-                                signage_rate=cfg.COMPOSITE_SIGNAGE_RATE)
-    key = os.environ.get("OPENAI_API_KEY", "").strip()
-    if not key:
-        raise UsageError("OPENAI_API_KEY is not set: export it for --backend openai, "
-                         "or run offline with --backend composite")
-    from generator.backends.openai_backend import OpenAIBackend
-
-    return OpenAIBackend(api_key=key, model=cfg.GEN_MODEL, size=cfg.GEN_SIZE,
-                         quality=cfg.GEN_QUALITY, budget=budget, max_retries=cfg.MAX_RETRIES,
-                         timeout=cfg.REQUEST_TIMEOUT)
+        return make_backend("composite", budget=budget, fault_rate=cfg.COMPOSITE_FAULT_RATE,
+                            signage_rate=cfg.COMPOSITE_SIGNAGE_RATE)
+    try:
+        return make_backend("openai", budget=budget, model=cfg.GEN_MODEL, size=cfg.GEN_SIZE,
+                            quality=cfg.GEN_QUALITY, max_retries=cfg.MAX_RETRIES,
+                            timeout=cfg.REQUEST_TIMEOUT)
+    except MissingCredentials as exc:
+        raise UsageError(str(exc)) from None
 
 
 def format_stats(stats: dict[str, Any]) -> str:
