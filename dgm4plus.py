@@ -38,12 +38,14 @@ from typing import Any
 
 import datasets
 
+from generator import __version__
 from generator.errors import UsageError
 from generator.release.splits import DEFAULT_RATIOS, SPLITS, active_splits, check_ratios, split_of
 from generator.store import load_records
 from generator.text.tokenize import dgm4_words
 
-_VERSION = "1.0.0"
+#: The project's one version (generator/__init__.py); pyproject and --version read it too.
+_VERSION = __version__
 #: Bump when the rows the builder emits change for the same store (it invalidates old caches).
 _SCHEMA_REVISION = "1"
 

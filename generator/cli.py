@@ -1,18 +1,37 @@
-"""The ``dgm4plus`` command: plan, generate, validate, export, export-dgm4, push."""
+"""The ``dgm4plus`` command (also ``python -m generator``).
+
+Every subcommand is one :class:`Command` entry in :data:`COMMANDS`. To add one, append an entry:
+its ``args`` function adds the subcommand's flags (give every flag a ``help=``, and mention it in
+README.md's CLI reference: ``tests/test_cli.py`` checks both) and its ``run`` function gets the
+parsed namespace and returns the exit code. Either may be a callable or a ``"module:function"``
+string; ``run`` strings are imported only when that command runs, so heavy modules stay out of
+``--help``. Keep ``args`` functions light (here or in a module that imports nothing heavy).
+
+Generation knobs are not flags written by hand: each field of :class:`generator.config.Config`
+becomes a flag with its help text and, where the field's metadata lists ``choices``, the values.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import typing
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
+import shtab
+
+from generator import __version__, console
 from generator.config import FLAG_ALIASES, Config, flag_for, load_config
 from generator.errors import UsageError
+from generator.meta import LICENSE
+
+RunFn = Callable[[argparse.Namespace], int]
+ArgsFn = Callable[[argparse.ArgumentParser], None]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,73 +41,199 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _add_knobs(p: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, one-line help, flags and what it runs."""
+
+    name: str
+    help: str
+    run: RunFn | str
+    args: ArgsFn | str | None = None
+
+
+def _resolve(ref: Callable[..., Any] | str) -> Callable[..., Any]:
+    if callable(ref):
+        return ref
+    module, _, attr = ref.partition(":")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+# ----------------------------------------------------------------------------------------------
+# Knob flags (from the Config dataclass)
+
+
+def knob_choices(f: Any) -> tuple[str, ...] | None:
+    """The values an enumerated knob accepts, from its field metadata (a sequence or a callable)."""
+    choices = f.metadata.get("choices")
+    if choices is None:
+        return None
+    if callable(choices):
+        choices = choices()
+    return tuple(str(c) for c in choices)
+
+
+def _default_text(value: Any) -> str:
+    if value is None:
+        return "none"
+    return str(value)
+
+
+def knob_help(f: Any) -> str:
+    parts = [str(f.metadata["help"])]
+    choices = knob_choices(f)
+    if choices:
+        parts.append(f"one of: {', '.join(choices)}")
+    parts.append(f"[{f.name}, default {_default_text(f.default)}]")
+    return "; ".join(parts[:-1]) + " " + parts[-1]
+
+
+def knob_flags(name: str) -> list[str]:
+    flags = list(FLAG_ALIASES.get(name, ()))
+    if flag_for(name) not in flags:
+        flags.append(flag_for(name))
+    return flags
+
+
+def add_knobs(p: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
     """One flag per config knob (kebab case), values parsed and validated by load_config."""
     g = p.add_argument_group("knobs (also DGM4PLUS_<KNOB> in the environment or a TOML --config)")
-    g.add_argument("--config", dest="_config", metavar="FILE", help="TOML file with knob values")
+    g.add_argument(
+        "--config",
+        dest="_config",
+        metavar="FILE",
+        help="TOML file with knob values (top-level keys, or a [dgm4plus] table)",
+    )
     hints = typing.get_type_hints(Config)
     for f in fields(Config):
         if only is not None and f.name not in only:
             continue
-        flags = list(FLAG_ALIASES.get(f.name, ()))
-        if flag_for(f.name) not in flags:
-            flags.append(flag_for(f.name))
-        help_text = f"{f.metadata['help']} [{f.name}, default {f.default}]"
+        help_text = knob_help(f)
         if hints[f.name] is bool:
-            g.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction,
-                           default=None, help=help_text)
+            g.add_argument(
+                *knob_flags(f.name),
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
         else:
-            g.add_argument(*flags, dest=f.name, metavar=f.name, default=None, help=help_text)
+            choices = knob_choices(f)
+            metavar = "{" + ",".join(choices) + "}" if choices else f.name
+            g.add_argument(
+                *knob_flags(f.name), dest=f.name, metavar=metavar, default=None, help=help_text
+            )
 
 
-def _config_from(ns: argparse.Namespace, **fixed: Any) -> Config:
+def config_from(ns: argparse.Namespace, **fixed: Any) -> Config:
+    """The run's Config: flags over DGM4PLUS_* environment over the TOML file over defaults."""
     cli = {f.name: getattr(ns, f.name, None) for f in fields(Config)}
     cli.update({k: v for k, v in fixed.items() if v is not None})
     return load_config(cli=cli, env=os.environ, toml_path=getattr(ns, "_config", None))
 
 
-PLAN_KNOBS = ("SEED", "TARGET_LITERAL", "TARGET_INV_EMO", "TARGET_IRRELEV", "MISPLACED_BG_RATE",
-              "CITY_DATA_PATH", "USE_EM_DASH", "DATELINE_RATE")
+PLAN_KNOBS = (
+    "PRESET",
+    "SEED",
+    "TARGET_LITERAL",
+    "TARGET_INV_EMO",
+    "TARGET_IRRELEV",
+    "MISPLACED_BG_RATE",
+    "CITY_DATA_PATH",
+    "USE_EM_DASH",
+    "DATELINE_RATE",
+    "TEXT_SWAP_SPANS",
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="dgm4plus", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+# ----------------------------------------------------------------------------------------------
+# Flags of each command
 
-    sp = sub.add_parser("plan", help="print the scene plan as JSONL (free: no image calls)")
-    _add_knobs(sp, PLAN_KNOBS)
 
-    sg = sub.add_parser("generate", help="generate (or resume) a dataset store")
-    _add_knobs(sg)
+def _args_plan(p: argparse.ArgumentParser) -> None:
+    add_knobs(p, PLAN_KNOBS)
 
-    sv = sub.add_parser("validate", help="check a store: images, ids, captions, spans, snapshots")
-    sv.add_argument("data_dir", type=Path)
 
-    se = sub.add_parser("export", help="write a Parquet + card folder that load_dataset reads")
-    se.add_argument("--data-dir", type=Path, default=Path("DGM4"))
-    se.add_argument("--out", type=Path, default=Path("dgm4plus"))
-    se.add_argument("--license", default="cc-by-nc-4.0")
+def _args_generate(p: argparse.ArgumentParser) -> None:
+    add_knobs(p)
 
-    sd = sub.add_parser("export-dgm4", help="write a DGM4/HAMMER-compatible tree")
-    sd.add_argument("--data-dir", type=Path, default=Path("DGM4"))
-    sd.add_argument("--out", type=Path, required=True)
-    sd.add_argument("--origin-as", choices=("origin", "orig"), default="origin",
-                    help="spell the literal class as DGM4's pristine 'orig' (HAMMER: real)")
 
-    sh = sub.add_parser("push", help="publish every config and the card to the Hugging Face Hub")
-    sh.add_argument("--data-dir", type=Path, default=Path("DGM4"))
-    sh.add_argument("--repo-id", required=True, metavar="ORG/NAME")
-    sh.add_argument("--private", action="store_true")
-    sh.add_argument("--tag", default=None)
-    sh.add_argument("--license", default="cc-by-nc-4.0")
-    return p
+def _args_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data_dir", type=Path, help="the store folder (holds metadata.jsonl)")
+
+
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("DGM4"),
+        metavar="DIR",
+        help="the store to read (default: DGM4)",
+    )
+
+
+def _license(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--license",
+        default=LICENSE,
+        metavar="ID",
+        help=f"Hub licence id written into the card (default: {LICENSE})",
+    )
+
+
+def _args_export(p: argparse.ArgumentParser) -> None:
+    _data_dir(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("dgm4plus"),
+        metavar="DIR",
+        help="folder to write: Parquet per config and split, README.md card (default: dgm4plus)",
+    )
+    _license(p)
+
+
+def _args_export_dgm4(p: argparse.ArgumentParser) -> None:
+    _data_dir(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder to write the DGM4-layout tree into (use it as HAMMER's datasets/)",
+    )
+    p.add_argument(
+        "--origin-as",
+        choices=("origin", "orig"),
+        default="origin",
+        help="spell the literal class as DGM4's pristine 'orig' (HAMMER: real); "
+        "one of: origin, orig (default: origin)",
+    )
+
+
+def _args_push(p: argparse.ArgumentParser) -> None:
+    _data_dir(p)
+    p.add_argument(
+        "--repo-id", required=True, metavar="ORG/NAME", help="Hub dataset repository to publish to"
+    )
+    p.add_argument(
+        "--private", action="store_true", help="create the repository as private if it is new"
+    )
+    p.add_argument(
+        "--tag", default=None, metavar="TAG", help="also tag the pushed revision (e.g. v1.0)"
+    )
+    _license(p)
+
+
+# ----------------------------------------------------------------------------------------------
+# What each command runs
 
 
 def _cmd_plan(ns: argparse.Namespace) -> int:
     from generator.plan import iter_plan
     from generator.text.datelines import load_cities
 
-    cfg = _config_from(ns)
+    cfg = config_from(ns)
     cities = load_cities(cfg.CITY_DATA_PATH)
     out = sys.stdout
     for item in iter_plan(cfg, cities):
@@ -101,7 +246,7 @@ def _cmd_plan(ns: argparse.Namespace) -> int:
 def _cmd_generate(ns: argparse.Namespace) -> int:
     from generator.pipeline import run_generate
 
-    cfg = _config_from(ns)
+    cfg = config_from(ns)
     return run_generate(cfg)
 
 
@@ -151,20 +296,115 @@ def _cmd_push(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {
-    "plan": _cmd_plan,
-    "generate": _cmd_generate,
-    "validate": _cmd_validate,
-    "export": _cmd_export,
-    "export-dgm4": _cmd_export_dgm4,
-    "push": _cmd_push,
-}
+#: The subcommands, in the order ``--help`` lists them. Add yours here (one entry).
+COMMANDS: list[Command] = [
+    Command("plan", "print the scene plan as JSONL (free: no image calls)", _cmd_plan, _args_plan),
+    Command("generate", "generate (or resume) a dataset store", _cmd_generate, _args_generate),
+    Command(
+        "validate",
+        "check a store: images, ids, captions, spans, snapshots",
+        _cmd_validate,
+        _args_validate,
+    ),
+    Command(
+        "export",
+        "write a Parquet + card folder that load_dataset reads",
+        _cmd_export,
+        _args_export,
+    ),
+    Command(
+        "export-dgm4", "write a DGM4/HAMMER-compatible tree", _cmd_export_dgm4, _args_export_dgm4
+    ),
+    Command(
+        "push",
+        "publish every config and the card to the Hugging Face Hub",
+        _cmd_push,
+        _args_push,
+    ),
+]
+
+
+def command(name: str) -> Command:
+    for c in COMMANDS:
+        if c.name == name:
+            return c
+    raise KeyError(name)
+
+
+# ----------------------------------------------------------------------------------------------
+# The parser
+
+
+def _add_output_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
+    """-v/-q/--no-progress, accepted before or after the subcommand."""
+    g = p.add_argument_group("output")
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="more detail on stderr: -v shows info lines (API retries), -vv debug",
+    )
+    g.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="errors only on stderr (no notices, warnings or progress bars)",
+    )
+    g.add_argument(
+        "--no-progress",
+        dest="no_progress",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="no progress bars (log lines still print)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="dgm4plus",
+        description="Generate, check, export and publish the DGM4+ dataset.",
+        epilog="Run `dgm4plus COMMAND --help` for the flags of one command.",
+    )
+    p.add_argument("--version", action="version", version=f"dgm4plus {__version__}")
+    shtab.add_argument_to(
+        p, "--print-completion", help="print a shell completion script for the named shell"
+    )
+    _add_output_flags(p, suppress=False)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for cmd in COMMANDS:
+        sp = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        if cmd.args is not None:
+            _resolve(cmd.args)(sp)
+        _add_output_flags(sp, suppress=True)
+    return p
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace | int:
+    parser = build_parser()
+    if not argv:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a bad flag
+        return exc.code if isinstance(exc.code, int) else 2
+    if ns.command is None:
+        parser.print_usage(sys.stderr)
+        print("dgm4plus: error: a command is required (see --help)", file=sys.stderr)
+        return 2
+    return ns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = build_parser().parse_args(argv)
+    ns = _parse(list(sys.argv[1:] if argv is None else argv))
+    if isinstance(ns, int):
+        return ns
+    verbosity = -1 if ns.quiet else ns.verbose
+    console.configure(verbosity=verbosity, progress=not ns.no_progress)
     try:
-        return COMMANDS[ns.command](ns)
+        return int(_resolve(command(ns.command).run)(ns))
     except UsageError as exc:
         print(f"dgm4plus: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -215,10 +215,21 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("--config", f"file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", f"{path} is not valid TOML ({exc})") from None
-    # A [dgm4plus] table is allowed so the knobs can live beside other tools' settings.
-    if set(data) == {"dgm4plus"} and isinstance(data["dgm4plus"], dict):
-        data = data["dgm4plus"]
-    return data
+    # Either top-level knobs, or a [dgm4plus] (or pyproject-style [tool.dgm4plus]) table beside
+    # other tools' tables, which are then left alone.
+    tool = data.get("tool")
+    table = data.get("dgm4plus")
+    if table is None and isinstance(tool, dict) and isinstance(tool.get("dgm4plus"), dict):
+        table = tool["dgm4plus"]
+    if table is None:
+        return data
+    if not isinstance(table, dict):
+        raise ConfigError("dgm4plus", f"{path}: expected a [dgm4plus] table of knobs")
+    stray = [k for k, v in data.items() if k != "dgm4plus" and not isinstance(v, dict)]
+    if stray:
+        raise ConfigError(stray[0], f"{path}: a top-level key beside a [dgm4plus] table; move it "
+                          "into the table")
+    return dict(table)
 
 
 def load_config(

@@ -1,0 +1,162 @@
+"""What the user sees on stderr: log lines, one-time notices and whether progress bars show.
+
+Every line goes through one logging handler that writes with ``tqdm.write``, so a warning printed
+while a progress bar is drawn appears on its own line above the bar instead of glued to it. The CLI
+calls :func:`configure` once per run (``-v``, ``-q``, ``--no-progress``); library users get the
+same handler, at the default verbosity, the first time a line is written.
+
+Verbosity: ``-q`` errors only; default warnings and notices; ``-v`` also info (the OpenAI SDK's
+and our own retry messages); ``-vv`` debug. Secrets found in the environment are masked in every
+line this handler writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+#: Loggers whose lines reach the user: ours and the OpenAI SDK's (its retries are logged at INFO).
+LOGGERS = ("dgm4plus", "generator", "openai")
+SECRET_ENV = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+#: A logging level between INFO and WARNING for notices: shown by default, hidden by ``-q``.
+NOTICE = 25
+logging.addLevelName(NOTICE, "NOTICE")
+
+_log = logging.getLogger("dgm4plus")
+
+
+@dataclass
+class _State:
+    verbosity: int = 0
+    progress: bool = True
+    configured: bool = False
+
+
+_state = _State()
+_seen: set[str] = set()
+
+
+def _mask(text: str) -> str:
+    for name in SECRET_ENV:
+        value = os.environ.get(name)
+        if value and len(value) >= 8:
+            text = text.replace(value, "***")
+    return text
+
+
+class TqdmHandler(logging.Handler):
+    """Writes each record with ``tqdm.write`` to the current ``sys.stderr``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = _mask(self.format(record))
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never end the run
+            self.handleError(record)
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.exc_info and _state.verbosity >= 2:
+            msg += "\n" + self.formatException(record.exc_info)
+        ours = record.name.split(".", 1)[0] in ("dgm4plus", "generator")
+        prefix = "dgm4plus" if ours else record.name.split(".", 1)[0]
+        if record.levelno >= logging.ERROR:
+            prefix += ": error"
+        return f"{prefix}: {msg}"
+
+
+def level_for(verbosity: int) -> int:
+    """The logging level for a verbosity (-1 quiet, 0 default, 1 -v, 2+ -vv)."""
+    if verbosity < 0:
+        return logging.ERROR
+    if verbosity == 0:
+        return NOTICE  # notices and warnings
+    if verbosity == 1:
+        return logging.INFO
+    return logging.DEBUG
+
+
+def configure(verbosity: int = 0, progress: bool = True) -> None:
+    """Install the handler on our loggers and the SDK's; reset the one-time notices."""
+    _state.verbosity = verbosity
+    _state.progress = progress and verbosity >= 0
+    _state.configured = True
+    _seen.clear()
+    level = level_for(verbosity)
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        for h in [h for h in logger.handlers if isinstance(h, TqdmHandler)]:
+            logger.removeHandler(h)
+        handler = TqdmHandler()
+        handler.setFormatter(_Formatter())
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+    # The SDK logs whole requests at DEBUG; only -vv shows them, and INFO (retries) at -v.
+    logging.getLogger("openai").setLevel(level if verbosity >= 1 else logging.WARNING)
+
+
+def _ensure() -> None:
+    if not _state.configured:
+        configure(_state.verbosity, _state.progress)
+
+
+def progress_enabled() -> bool:
+    """False after ``--no-progress`` or ``-q``."""
+    return _state.progress
+
+
+def verbosity() -> int:
+    return _state.verbosity
+
+
+def info(line: str) -> None:
+    """A progress line (shown with ``-v``)."""
+    _ensure()
+    _log.info(line)
+
+
+def notice(line: str) -> None:
+    """A line the user should see once (hidden by ``-q``)."""
+    _ensure()
+    _log.log(NOTICE, line)
+
+
+def warn(line: str) -> None:
+    _ensure()
+    _log.warning(line)
+
+
+def error(line: str) -> None:
+    _ensure()
+    _log.error(line)
+
+
+def notice_once(key: str, line: str) -> bool:
+    """Show ``line`` the first time ``key`` is seen in this run; True if it was shown."""
+    if key in _seen:
+        return False
+    _seen.add(key)
+    notice(line)
+    return True
+
+
+__all__ = [
+    "NOTICE",
+    "TqdmHandler",
+    "configure",
+    "error",
+    "info",
+    "level_for",
+    "notice",
+    "notice_once",
+    "progress_enabled",
+    "verbosity",
+    "warn",
+]
