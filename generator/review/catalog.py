@@ -1,0 +1,362 @@
+"""What the review page shows: a store's samples as cards, filtered and paged, and the ledger.
+
+Opening a 100,000-sample store must not wait for 150 MB of JSON to be parsed: the catalog reads
+``metadata.jsonl`` as bytes and cuts it into lines (fast), answers the unfiltered first pages by
+parsing just those lines, and parses the rest in a background thread. A filtered query waits for
+that index (a few seconds at 100k), then filters columns of plain strings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from generator.errors import DataFileError, UsageError
+from generator.review.highlight import segments
+from generator.reviews import (
+    Review,
+    append_review,
+    decisions,
+    load_reviews,
+    make_review,
+    summarize,
+)
+
+METADATA_JSONL = "metadata.jsonl"
+REJECTED_JSONL = "rejected.jsonl"
+MANIFEST = "store.json"
+STATUSES = ("all", "unreviewed", "reviewed", "accepted", "rejected")
+FILTER_KEYS = ("fake_cls", "shot", "backdrop_kind", "status")
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    fake_cls: str = ""
+    shot: str = ""
+    backdrop_kind: str = ""
+    status: str = "all"
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        status = query.get("status", "all") or "all"
+        if status not in STATUSES:
+            raise UsageError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        return cls(query.get("fake_cls", ""), query.get("shot", ""), query.get("backdrop_kind", ""), status)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.fake_cls or self.shot or self.backdrop_kind) and self.status == "all"
+
+
+def safe_store_path(root: Path, rel: Any) -> Path | None:
+    """``root.parent / rel`` when ``rel`` is a relative path inside the store, else None."""
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        return None
+    parts = PurePosixPath(rel.replace("\\", "/")).parts
+    if not parts or parts[0] != root.name or ".." in parts or rel.startswith(("/", "\\")) or ":" in parts[0]:
+        return None
+    return root.parent.joinpath(*parts)
+
+
+def _status(review: Review | None) -> str:
+    return "unreviewed" if review is None else ("rejected" if review.decision == "reject" else "accepted")
+
+
+def _matches(status: str, want: str) -> bool:
+    if want == "all":
+        return True
+    if want == "reviewed":
+        return status != "unreviewed"
+    return status == want
+
+
+def _image_size(root: Path) -> tuple[int, int]:
+    try:
+        m = json.loads((root / MANIFEST).read_text())
+        return int(m["POST_W"]), int(m["POST_H"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 400, 256
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ("" if v is None else str(v))
+
+
+def card_of(record: Mapping[str, Any], size: tuple[int, int], review: Review | None) -> dict[str, Any]:
+    """The grid's view of one record: what a card shows (JSON-ready)."""
+    text = _text(record.get("text"))
+    pos = record.get("fake_text_pos")
+    positions = [p for p in pos if isinstance(p, int)] if isinstance(pos, list) else []
+    try:
+        segs = [[s, m] for s, m in segments(text, positions)]
+    except ValueError:
+        segs = [[text, False]]
+    w, h = size
+    boxes = []
+    for b in record.get("mtcnn_boxes") or []:
+        if isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float)) for v in b):
+            x1, y1, x2, y2 = (float(v) for v in b)
+            boxes.append([round(100 * x1 / w, 3), round(100 * y1 / h, 3),
+                          round(100 * (x2 - x1) / w, 3), round(100 * (y2 - y1) / h, 3)])
+    ident = record.get("id")
+    return {
+        "id": ident,
+        "plan_key": _text(record.get("plan_key")),
+        "fake_cls": _text(record.get("fake_cls")),
+        "shot": _text(record.get("shot")),
+        "backdrop_kind": _text(record.get("backdrop_kind")),
+        "backdrop": _text(record.get("backdrop")),
+        "segments": segs,
+        "boxes": boxes,
+        "image": f"image/{ident}",
+        "status": _status(review),
+        "reason": review.reason if review is not None else None,
+    }
+
+
+class Catalog:
+    """Read side of a store for the review page, plus the ledger writes (the caller holds the
+    store's writer lock while a catalog may write)."""
+
+    def __init__(self, root: str | os.PathLike[str], background: bool = True) -> None:
+        self.root = Path(root)
+        meta = self.root / METADATA_JSONL
+        if not self.root.is_dir():
+            raise UsageError(f"no dataset store at {self.root}")
+        if not meta.exists():
+            raise UsageError(f"{self.root} has no {METADATA_JSONL}: not a dgm4plus store, or nothing generated yet")
+        data = meta.read_bytes()
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        self._lines: list[bytes] = [ln for ln in lines if ln.strip()]
+        self._line_no: list[int] = [n for n, ln in enumerate(lines, start=1) if ln.strip()]
+        if tail.strip():  # a torn last line is not a record
+            try:
+                if isinstance(json.loads(tail), dict):
+                    self._lines.append(tail)
+                    self._line_no.append(len(lines) + 1)
+            except ValueError:
+                pass
+        self.size = _image_size(self.root)
+        self._parsed: dict[int, dict[str, Any]] = {}
+        self._guard = threading.Lock()
+        self._ledger = threading.Lock()
+        self._reviews = load_reviews(self.root)
+        self._in_force = decisions(self._reviews)
+        self._ready = threading.Event()
+        self._error: UsageError | None = None
+        self._ids: list[int] = []
+        self._cols: dict[str, list[str]] = {}
+        self._row_of: dict[int, int] = {}
+        self._rejects: list[dict[str, Any]] | None = None
+        if background:
+            threading.Thread(target=self._index, name="review-index", daemon=True).start()
+        else:
+            self._index()
+
+    # -- parsing ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def record(self, row: int) -> dict[str, Any]:
+        with self._guard:
+            rec = self._parsed.get(row)
+        if rec is None:
+            rec = self._parse(row)
+            with self._guard:
+                self._parsed[row] = rec
+        return rec
+
+    def _parse(self, row: int) -> dict[str, Any]:
+        try:
+            obj = json.loads(self._lines[row])
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            obj = None
+        if not isinstance(obj, dict):
+            raise DataFileError(self.root / METADATA_JSONL, self._line_no[row], "not a JSON object")
+        return obj
+
+    def _index(self) -> None:
+        ids: list[int] = []
+        cols: dict[str, list[str]] = {"fake_cls": [], "shot": [], "backdrop_kind": []}
+        try:
+            for row in range(len(self._lines)):
+                with self._guard:
+                    rec = self._parsed.get(row)
+                if rec is None:
+                    rec = self._parse(row)
+                ident = rec.get("id")
+                ids.append(ident if isinstance(ident, int) else -1)
+                for k, col in cols.items():
+                    col.append(_text(rec.get(k)))
+        except UsageError as exc:
+            self._error = exc
+        else:
+            self._ids, self._cols = ids, cols
+            self._row_of = {i: n for n, i in enumerate(ids)}
+        self._ready.set()
+
+    def wait_index(self, timeout: float | None = None) -> None:
+        """Block until every line is parsed; a bad line is raised here (one clear line)."""
+        self._ready.wait(timeout)
+        if self._error is not None:
+            raise self._error
+
+    @property
+    def indexed(self) -> bool:
+        return self._ready.is_set() and self._error is None
+
+    # -- queries ------------------------------------------------------------------------
+    def review_of(self, ident: Any) -> Review | None:
+        with self._ledger:
+            return self._in_force.get(ident) if isinstance(ident, int) else None
+
+    def card(self, row: int) -> dict[str, Any]:
+        rec = self.record(row)
+        return card_of(rec, self.size, self.review_of(rec.get("id")))
+
+    def query(self, filters: Filters, offset: int = 0, limit: int = 60) -> dict[str, Any]:
+        """One page of cards: ``{"total", "offset", "cards", "indexed"}``."""
+        offset = max(0, offset)
+        limit = max(1, min(MAX_PAGE, limit))
+        if filters.empty:
+            rows: list[int] | range = range(len(self._lines))
+        else:
+            self.wait_index()
+            rows = self._filter_rows(filters)
+        page = rows[offset : offset + limit]
+        return {
+            "total": len(rows),
+            "offset": offset,
+            "cards": [self.card(r) for r in page],
+            "indexed": self.indexed,
+        }
+
+    def _filter_rows(self, f: Filters) -> list[int]:
+        cls, shot, kind = self._cols["fake_cls"], self._cols["shot"], self._cols["backdrop_kind"]
+        with self._ledger:
+            in_force = dict(self._in_force)
+        out = []
+        for n, ident in enumerate(self._ids):
+            if f.fake_cls and cls[n] != f.fake_cls:
+                continue
+            if f.shot and shot[n] != f.shot:
+                continue
+            if f.backdrop_kind and kind[n] != f.backdrop_kind:
+                continue
+            if f.status != "all" and not _matches(_status(in_force.get(ident)), f.status):
+                continue
+            out.append(n)
+        return out
+
+    def facets(self) -> dict[str, list[str]]:
+        """The values each filter can take (after the index is built)."""
+        self.wait_index()
+        return {k: sorted(set(v) - {""}) for k, v in self._cols.items()}
+
+    def row_of(self, ident: int) -> int | None:
+        self.wait_index()
+        return self._row_of.get(ident)
+
+    def detail(self, ident: int) -> dict[str, Any] | None:
+        """Every field of one record, its card and its decision history."""
+        row = self.row_of(ident)
+        if row is None:
+            return None
+        with self._ledger:
+            history = [r.__dict__ for r in self._reviews if r.id == ident]
+        return {"record": self.record(row), "card": self.card(row), "history": history}
+
+    def image_file(self, ident: int) -> Path | None:
+        row = self.row_of(ident)
+        if row is None:
+            return None
+        return safe_store_path(self.root, self.record(row).get("image"))
+
+    def summary(self) -> dict[str, Any]:
+        self.wait_index()
+        with self._ledger:
+            s = summarize(self._in_force, self._ids)
+        return s.as_dict()
+
+    # -- gate rejects (kept with --keep-rejected) --------------------------------------
+    def gate_rejects(self) -> list[dict[str, Any]]:
+        """rejected.jsonl as the page shows it; ``image`` (or ``images``) entries become
+        URLs when the file lies inside the store."""
+        if self._rejects is None:
+            out: list[dict[str, Any]] = []
+            try:
+                raw = (self.root / REJECTED_JSONL).read_bytes()
+            except OSError:
+                raw = b""
+            for line in raw.split(b"\n"):
+                try:
+                    obj = json.loads(line) if line.strip() else None
+                except ValueError:
+                    obj = None  # a torn or foreign line: skipped, the view is only a view
+                if isinstance(obj, dict):
+                    out.append(obj)
+            self._rejects = out
+        return self._rejects
+
+    def reject_images(self, entry: Mapping[str, Any]) -> list[Any]:
+        imgs = entry.get("images")
+        if not isinstance(imgs, list):
+            imgs = [entry.get("image")] if entry.get("image") else []
+        return imgs
+
+    def gate_page(self, offset: int = 0, limit: int = 60, with_image_only: bool = False) -> dict[str, Any]:
+        rows = self.gate_rejects()
+        picked = [(n, e) for n, e in enumerate(rows) if not with_image_only or self.reject_images(e)]
+        page = picked[max(0, offset) : max(0, offset) + max(1, min(MAX_PAGE, limit))]
+        items = []
+        for n, e in page:
+            urls = []
+            for j, rel in enumerate(self.reject_images(e)):
+                p = safe_store_path(self.root, rel) if isinstance(rel, str) else None
+                if p is None and isinstance(rel, str):
+                    p = safe_store_path(self.root, f"{self.root.name}/{rel}")
+                if p is not None and p.is_file():
+                    urls.append(f"rejected-image/{n}/{j}")
+            items.append({
+                "row": n,
+                "plan_key": _text(e.get("plan_key")),
+                "fake_cls": _text(e.get("fake_cls")),
+                "reason": _text(e.get("reason")),
+                "attempt_reasons": [_text(r) for r in e.get("attempt_reasons") or [] if r is not None],
+                "calls": e.get("calls"),
+                "images": urls,
+            })
+        with_images = sum(1 for e in rows if self.reject_images(e))
+        return {"total": len(picked), "with_images": with_images, "offset": offset, "items": items}
+
+    def reject_image_file(self, row: int, j: int) -> Path | None:
+        rows = self.gate_rejects()
+        if not 0 <= row < len(rows):
+            return None
+        imgs = self.reject_images(rows[row])
+        if not 0 <= j < len(imgs) or not isinstance(imgs[j], str):
+            return None
+        p = safe_store_path(self.root, imgs[j]) or safe_store_path(self.root, f"{self.root.name}/{imgs[j]}")
+        return p if p is not None and p.is_file() else None
+
+    # -- writing (the caller holds the writer lock) ------------------------------------
+    def decide(self, ident: int, decision: str, reason: str | None = None) -> dict[str, Any]:
+        """Append one decision to reviews.jsonl; return the sample's new card."""
+        row = self.row_of(ident)
+        if row is None:
+            raise UsageError(f"no sample with id {ident} in {self.root}")
+        review = make_review(ident, decision, reason)
+        if decision == "reject" and review.reason is None:
+            raise UsageError("a rejection needs a reason")
+        with self._ledger:
+            append_review(self.root, review)
+            self._reviews.append(review)
+            self._in_force = decisions(self._reviews)
+        return self.card(row)
