@@ -146,10 +146,10 @@ def one_run(srv, conc: int, total: int, args, cities) -> dict:
             pipe = Pipeline(cfg, backend, budget, store, cities, progress=False)
             process = pipe.vision.process
 
-            def timed_process(data, item, attempt):
+            def timed_process(*args):
                 t = time.thread_time()
                 try:
-                    return process(data, item, attempt)
+                    return process(*args)
                 finally:
                     with lock:
                         vision_cpu.append((threading.get_ident(), time.thread_time() - t))

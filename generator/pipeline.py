@@ -1,4 +1,4 @@
-"""Async orchestration: plan -> backend -> gate -> crop -> scrub -> dedup -> store.
+"""Async orchestration: plan -> backend -> vision -> decide -> store.
 
 Scheduling rules, and why:
 
@@ -9,28 +9,37 @@ Scheduling rules, and why:
 * A bucket never has more items in flight than it still needs, so nothing is paid for beyond
   the targets. When the next item in plan order belongs to such a bucket, launching waits.
 * Every HTTP attempt takes a unit of :class:`CallBudget` before it is sent, so MAX_IMAGE_CALLS
-  holds whatever the concurrency.
+  holds whatever the concurrency; CONCURRENCY bounds the requests at the API at once.
 * CPU stages (decode, MTCNN, OCR, pHash, JPEG) run in a thread pool, never on the event loop.
+
+The stages, each a named piece of this module or one below it:
+
+1. plan sequence   :func:`plan_sequence` (which plan keys, in which order; shard filters go here)
+2. plan item       :func:`generator.plan.plan_item`
+3. generate        :meth:`Pipeline._generate` (the only backend call) and
+                   :meth:`Pipeline._arrived` (where a backend result arrives)
+4. vision          :func:`generator.vision.process.process` in a worker thread
+5. decide          :func:`decide`: accept / reject / skip and the stop rule, pure, on the loop
+6. record          :func:`build_record` (the stored record of an accepted item)
+7. store           :meth:`Pipeline._write`: the durable writes, the only work of the
+                   commit stage that leaves the event loop
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
+import enum
 import os
 import signal
 import sys
-import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-from PIL import Image
 
 from generator.backends.base import (
     Backend,
@@ -43,11 +52,10 @@ from generator.backends.base import (
 from generator.config import BUCKETS, Config
 from generator.errors import UsageError
 from generator.plan import PlanItem, plan_item
-from generator.store import Store, encode_jpeg, record_id, warn
+from generator.store import Store, record_id, warn
 from generator.text.datelines import CityTable, load_cities
-from generator.vision.crop import crop_for_shot
-from generator.vision.dedup import CaptionIndex, PHashIndex, phash64
-from generator.vision.faces import FaceDetector, face_gate
+from generator.vision.dedup import CaptionIndex, PHashIndex
+from generator.vision.process import Candidate, RejectReason, Vision, VisionSettings
 
 #: US dollars per image, list prices for gpt-image-1 at 1024x1024 (2025), for the run estimate.
 PRICE_PER_IMAGE = {"low": 0.011, "medium": 0.042, "high": 0.167, "auto": 0.167}
@@ -58,7 +66,8 @@ FATAL_STATUS = frozenset({401, 403, 404})
 #: A run stops when this many plan items in a row are rejected: something is misconfigured.
 MAX_REJECTS_IN_A_ROW = 200
 
-REASONS = ("faces", "quality", "ocr", "duplicate_image", "duplicate_caption", "refused", "failed")
+#: Reject reasons in the order the run statistics list them (the stored strings).
+REASONS = tuple(r.value for r in RejectReason)
 
 
 # ----------------------------------------------------------------------------------------
@@ -66,23 +75,15 @@ REASONS = ("faces", "quality", "ocr", "duplicate_image", "duplicate_caption", "r
 
 
 @dataclass
-class Candidate:
-    """An image that passed the gate, crop and scrub; waiting for its commit."""
-
-    jpeg: bytes
-    boxes: list[list[int]]
-    probs: list[float]
-    phash: int
-    attempt: int
-
-
-@dataclass
 class Outcome:
+    """What happened to one plan item between its launch and its commit."""
+
     item: PlanItem
     candidate: Candidate | None = None
-    reason: str | None = None  # why it was rejected, when candidate is None
+    attempt: int = 0  # the generation attempt that gave the candidate
+    reason: RejectReason | None = None  # why it was rejected, when candidate is None
     calls: int = 0
-    attempt_reasons: list[str] = field(default_factory=list)
+    attempt_reasons: list[RejectReason] = field(default_factory=list)
     budget_stop: bool = False  # the budget ran out before this item was finished
 
 
@@ -116,63 +117,113 @@ class RunStats:
 
 
 # ----------------------------------------------------------------------------------------
-# CPU stages (run in worker threads)
+# Stage 1: the plan sequence
 
 
-class Vision:
-    """Per-thread MTCNN detectors plus the pure pixel stages, configured once."""
+def plan_sequence(
+    targets: Mapping[str, int], accepted: Mapping[str, int], used: Mapping[str, set[int]]
+) -> Iterator[tuple[str, int]]:
+    """Unused plan keys in plan order: (k, bucket) ascending, so gaps come first.
 
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
-        self._local = threading.local()
+    ``accepted`` is read live (the pipeline's own counter), so the sequence ends once every
+    bucket has reached its target.
+    """
+    k = 0
+    while any(accepted[b] < targets[b] for b in BUCKETS):
+        for b in BUCKETS:
+            if accepted[b] < targets[b] and k not in used[b]:
+                yield b, k
+        k += 1
 
-    def detector(self) -> FaceDetector:
-        det = getattr(self._local, "det", None)
-        if det is None:
-            det = FaceDetector(detect_size=self.cfg.DETECT_SIZE, min_face_px=self.cfg.min_side_px)
-            self._local.det = det
-        return det
 
-    def process(self, data: bytes, item: PlanItem, attempt: int) -> Candidate | str:
-        """Bytes from the backend -> a candidate, or the reason the attempt is rejected."""
-        cfg = self.cfg
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                img = im.convert("RGB")
-        except Exception:  # noqa: BLE001 - undecodable bytes are a failed call
-            return "failed"
-        faces = self.detector().detect(img)
-        gate = face_gate(
-            faces, img.size, min_faces=cfg.MIN_FACES, max_faces=cfg.MAX_FACES,
-            min_prob=cfg.min_prob, min_side_px=cfg.min_side_px,
-            max_eye_tilt_deg=cfg.MAX_EYE_TILT_DEG,
-        )
-        if not gate.ok:
-            return gate.reason or "faces"
-        kept = gate.faces
-        cropped, boxes = crop_for_shot(img, [f.box for f in kept], item.shot, cfg.POST_W, cfg.POST_H)
-        jpeg: bytes | None = None
-        if cfg.STRICT_NO_TEXT:
-            from generator.vision.ocr import readable_words, scrub_text
+# ----------------------------------------------------------------------------------------
+# Stage 5: the decision (pure; runs on the event loop, in commit order)
 
-            ocr = {"conf_thresh": cfg.TEXT_CONF_THRESH, "scale": cfg.OCR_SCALE}
-            result = scrub_text(cropped, boxes, max_passes=cfg.OCR_MAX_PASSES, **ocr)
-            if not result.ok:
-                return "ocr"
-            cropped = result.image
-            # The promise is about the stored file: check the JPEG as it will be read back
-            # (Tesseract can read a word in the JPEG that it missed before compression).
-            jpeg = encode_jpeg(cropped, cfg.JPEG_QUALITY)
-            with Image.open(io.BytesIO(jpeg)) as im:
-                if readable_words(im.convert("RGB"), boxes, **ocr):
-                    return "ocr"
-        return Candidate(
-            jpeg=jpeg or encode_jpeg(cropped, cfg.JPEG_QUALITY),
-            boxes=[list(map(int, b)) for b in boxes],
-            probs=[round(float(f.prob), 5) for f in kept],
-            phash=phash64(cropped),
-            attempt=attempt,
-        )
+
+class Action(enum.Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    SKIP = "skip"  # not finished (the budget or a stop came first): built again on resume
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    reason: RejectReason | None = None  # for REJECT
+    stop: str | None = None  # set when this verdict ends the run (the stop rule)
+
+
+def decide(
+    out: Outcome, captions: CaptionIndex, images: PHashIndex, rejects_in_a_row: int
+) -> Verdict:
+    """Accept, reject or skip a finished item, given what is accepted so far (read only)."""
+    if out.budget_stop and out.candidate is None:
+        return Verdict(Action.SKIP)
+    reason = out.reason
+    cand = out.candidate
+    if cand is not None:
+        if captions.find(out.item.text) is not None:
+            reason = RejectReason.DUPLICATE_CAPTION
+        elif images.find(cand.phash):
+            reason = RejectReason.DUPLICATE_IMAGE
+        else:
+            return Verdict(Action.ACCEPT)
+    reason = reason or RejectReason.FAILED
+    stop = None
+    if rejects_in_a_row + 1 >= MAX_REJECTS_IN_A_ROW:
+        stop = f"{MAX_REJECTS_IN_A_ROW} rejections in a row (check the backend and the gate knobs)"
+    return Verdict(Action.REJECT, reason, stop)
+
+
+# ----------------------------------------------------------------------------------------
+# Stage 6: the records
+
+
+def build_record(
+    cfg: Config, item: PlanItem, cand: Candidate, attempt: int, backend: str, image: str
+) -> dict[str, Any]:
+    """The stored record of an accepted item (``image``: its path relative to the store's
+    parent folder)."""
+    return {
+        "id": record_id(cfg, item.bucket, item.k),
+        "image": image,
+        "text": item.text,
+        "fake_cls": item.bucket,
+        "fake_image_box": [0, 0, cfg.POST_W, cfg.POST_H],
+        "fake_text_pos": list(item.fake_text_pos),
+        "mtcnn_boxes": cand.boxes,
+        "plan_key": item.plan_key,
+        "literal_text": item.literal_text,
+        "backdrop": item.backdrop,
+        "backdrop_kind": item.backdrop_kind,
+        "shot": item.shot,
+        "lighting": item.lighting,
+        "dateline": item.dateline,
+        "role": item.role,
+        "event": item.event,
+        "num_people": item.num_people,
+        "prompt": item.prompt,
+        "phash": f"{cand.phash:016x}",
+        "face_probs": cand.probs,
+        "backend": backend,
+        "model": cfg.GEN_MODEL if backend == "openai" else f"composite ({cfg.GEN_MODEL} stand-in)",
+        "quality": cfg.GEN_QUALITY,
+        "seed": cfg.SEED,
+        "attempt": attempt,
+    }
+
+
+def rejection_entry(out: Outcome, reason: RejectReason, backend: str) -> dict[str, Any]:
+    """The rejected.jsonl line of a rejected item (so a resume never pays for it again)."""
+    item = out.item
+    return {
+        "plan_key": item.plan_key,
+        "fake_cls": item.bucket,
+        "reason": str(reason),
+        "attempt_reasons": [str(r) for r in out.attempt_reasons],
+        "calls": out.calls,
+        "backend": backend,
+    }
 
 
 # ----------------------------------------------------------------------------------------
@@ -187,7 +238,7 @@ class Pipeline:
         self.budget = budget
         self.store = store
         self.cities = cities
-        self.vision = Vision(cfg)
+        self.vision = Vision(VisionSettings.from_config(cfg))
         self.stats = RunStats()
         self.phash_index = PHashIndex(cfg.PHASH_DISTANCE_MAX)
         self.captions = CaptionIndex()
@@ -208,19 +259,21 @@ class Pipeline:
         # Items in flight: CONCURRENCY at the API plus one per CPU worker being processed.
         self.max_items = cfg.CONCURRENCY + self.cpu_workers
 
-    # -- plan order ------------------------------------------------------------------------
+    # -- stage 1: plan order ---------------------------------------------------------------
     def _sequence(self) -> Iterator[tuple[str, int]]:
-        """Unused plan keys in plan order: (k, bucket) ascending, so gaps come first."""
-        used = self.store.used_keys()
-        k = 0
-        while any(self.accepted[b] < self.cfg.targets[b] for b in BUCKETS):
-            for b in BUCKETS:
-                if self.accepted[b] < self.cfg.targets[b] and k not in used[b]:
-                    yield b, k
-            k += 1
+        return plan_sequence(self.cfg.targets, self.accepted, self.store.used_keys())
 
-    # -- one item --------------------------------------------------------------------------
-    async def _call(self, req: ImageRequest, out: Outcome) -> bytes | None:
+    # -- stage 3: generation ---------------------------------------------------------------
+    async def _generate(self, req: ImageRequest) -> bytes:
+        """The one place the backend is called; raises the backend's errors."""
+        return await self.backend.generate(req)
+
+    async def _arrived(self, item: PlanItem, req: ImageRequest, data: bytes) -> bytes:
+        """A backend result has arrived (paid for, not yet looked at): returns the image bytes
+        the vision stage reads."""
+        return data
+
+    async def _call(self, item: PlanItem, req: ImageRequest, out: Outcome) -> bytes | None:
         """One generation; None when the item ends here (out.reason or out.budget_stop set)
         or the attempt failed (recorded in out.attempt_reasons)."""
         # CONCURRENCY bounds requests at the API; the CPU stage runs outside the slot, so a
@@ -230,14 +283,14 @@ class Pipeline:
                 out.budget_stop = True
                 return None
             try:
-                data = await self.backend.generate(req)
+                data = await self._generate(req)
             except BudgetExhausted:
                 out.budget_stop = True
                 self.stop_reason = self.stop_reason or "MAX_IMAGE_CALLS"
                 return None
             except Refused:
                 out.calls += 1
-                out.reason = "refused"
+                out.reason = RejectReason.REFUSED
                 return None
             except CallFailed as exc:
                 out.calls += 1
@@ -247,15 +300,16 @@ class Pipeline:
                     self.stop_reason = self.stop_reason or "the image API refused the run"
                     out.budget_stop = True
                     return None
-                out.attempt_reasons.append("failed")
+                out.attempt_reasons.append(RejectReason.FAILED)
                 return None
         out.calls += 1
-        return data
+        return await self._arrived(item, req, data)
 
+    # -- stages 2-4: one item, launch to outcome -------------------------------------------
     async def _work(self, item: PlanItem) -> Outcome:
         out = Outcome(item)
         if self.captions.find(item.text) is not None:
-            out.reason = "duplicate_caption"
+            out.reason = RejectReason.DUPLICATE_CAPTION
             return out
         loop = asyncio.get_running_loop()
         for attempt in range(self.cfg.MAX_REGEN_ATTEMPTS + 1):
@@ -268,84 +322,55 @@ class Pipeline:
                 prompt=item.prompt, plan_key=item.plan_key, seed=self.cfg.SEED, attempt=attempt,
                 num_people=item.num_people, backdrop=item.backdrop, backdrop_kind=item.backdrop_kind,
             )
-            data = await self._call(req, out)
+            data = await self._call(item, req, out)
             if out.reason is not None or out.budget_stop:
                 return out
             if data is None:
                 continue  # a failed call: regenerate while attempts remain
             try:
-                result = await loop.run_in_executor(
-                    self.pool, self.vision.process, data, item, attempt)
+                result = await loop.run_in_executor(self.pool, self.vision.process, data, item.shot)
             except Exception as exc:  # noqa: BLE001 - one odd image must not end a paid run
                 warn(f"{item.plan_key}: vision stage failed on attempt {attempt} "
                      f"({type(exc).__name__}: {exc}); counted as a failed attempt")
-                result = "failed"
+                out.attempt_reasons.append(RejectReason.FAILED)
+                continue
             if isinstance(result, Candidate):
-                out.candidate = result
+                out.candidate, out.attempt = result, attempt
                 return out
-            out.attempt_reasons.append(result)
-        out.reason = out.attempt_reasons[-1] if out.attempt_reasons else "failed"
+            out.attempt_reasons.append(result.reason)
+        out.reason = out.attempt_reasons[-1] if out.attempt_reasons else RejectReason.FAILED
         return out
 
-    # -- commit (in launch order) -----------------------------------------------------------
-    def _commit(self, out: Outcome) -> None:
-        item, cfg = out.item, self.cfg
-        bucket, k = item.bucket, item.k
-        self.inflight[bucket] -= 1
+    # -- stages 5-7: commit (in launch order, on the event loop) ----------------------------
+    async def _write(self, fn: Callable[..., None], *args: Any) -> None:
+        """A durable store write, in a thread: the only part of a commit off the event loop."""
+        await asyncio.to_thread(fn, *args)
+
+    async def _commit(self, out: Outcome) -> None:
+        item = out.item
+        self.inflight[item.bucket] -= 1
         self.stats.attempts_rejected.update(out.attempt_reasons)
-        if out.budget_stop and out.candidate is None:
-            return  # not finished: the item is built again on resume
-        cand = out.candidate
-        reason = out.reason
-        if cand is not None:
-            if self.captions.find(item.text) is not None:
-                reason = "duplicate_caption"
-            elif self.phash_index.find(cand.phash):
-                reason = "duplicate_image"
-        if cand is None or reason is not None:
-            reason = reason or "failed"
-            self.stats.rejected[reason] += 1
-            self.rejects_in_a_row += 1
-            if self.rejects_in_a_row >= MAX_REJECTS_IN_A_ROW and self.stop_reason is None:
-                self.stop_reason = f"{MAX_REJECTS_IN_A_ROW} rejections in a row (check the backend and the gate knobs)"
-            self.store.append_rejected({
-                "plan_key": item.plan_key, "fake_cls": bucket, "reason": reason,
-                "attempt_reasons": out.attempt_reasons, "calls": out.calls,
-                "backend": self.backend.name,
-            })
+        verdict = decide(out, self.captions, self.phash_index, self.rejects_in_a_row)
+        if verdict.action is Action.SKIP:
             return
-        rid = record_id(cfg, bucket, k)
-        record = {
-            "id": rid,
-            "image": self.store.relative_image(bucket, rid),
-            "text": item.text,
-            "fake_cls": bucket,
-            "fake_image_box": [0, 0, cfg.POST_W, cfg.POST_H],
-            "fake_text_pos": list(item.fake_text_pos),
-            "mtcnn_boxes": cand.boxes,
-            "plan_key": item.plan_key,
-            "literal_text": item.literal_text,
-            "backdrop": item.backdrop,
-            "backdrop_kind": item.backdrop_kind,
-            "shot": item.shot,
-            "lighting": item.lighting,
-            "dateline": item.dateline,
-            "role": item.role,
-            "event": item.event,
-            "num_people": item.num_people,
-            "prompt": item.prompt,
-            "phash": f"{cand.phash:016x}",
-            "face_probs": cand.probs,
-            "backend": self.backend.name,
-            "model": cfg.GEN_MODEL if self.backend.name == "openai" else f"composite ({cfg.GEN_MODEL} stand-in)",
-            "quality": cfg.GEN_QUALITY,
-            "seed": cfg.SEED,
-            "attempt": cand.attempt,
-        }
-        self.store.append_accepted(record, cand.jpeg)
+        if verdict.action is Action.REJECT:
+            assert verdict.reason is not None
+            self.stats.rejected[verdict.reason] += 1
+            self.rejects_in_a_row += 1
+            if verdict.stop is not None and self.stop_reason is None:
+                self.stop_reason = verdict.stop
+            await self._write(self.store.append_rejected,
+                              rejection_entry(out, verdict.reason, self.backend.name))
+            return
+        cand = out.candidate
+        assert cand is not None
+        rid = record_id(self.cfg, item.bucket, item.k)
+        record = build_record(self.cfg, item, cand, out.attempt, self.backend.name,
+                              self.store.relative_image(item.bucket, rid))
+        await self._write(self.store.append_accepted, record, cand.jpeg)
         self.phash_index.add(cand.phash, item.plan_key)
         self.captions.add(item.text, item.plan_key)
-        self.accepted[bucket] += 1
+        self.accepted[item.bucket] += 1
         self.stats.accepted += 1
         self.rejects_in_a_row = 0
 
@@ -382,7 +407,7 @@ class Pipeline:
                     running -= done
                 while queue and queue[0].done():
                     out = queue.popleft().result()
-                    await asyncio.to_thread(self._commit, out)
+                    await self._commit(out)
                     self.stats.calls = self.budget.used
                     if bar is not None:
                         accepted = sum(min(self.accepted[b], cfg.targets[b]) for b in BUCKETS)

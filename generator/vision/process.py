@@ -1,0 +1,157 @@
+"""The vision chain of one generated image: decode -> faces -> gate -> crop -> scrub -> JPEG.
+
+:func:`process` is a pure function of the image bytes and the settings: no store access, no
+configuration object, no randomness.  The only state it touches is the face detector passed in
+(a torch model, used read-only).  :class:`Vision` holds the settings and a detector per worker
+thread for the pipeline.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from generator.imaging import decode_rgb, encode_jpeg
+from generator.vision.crop import crop_for_shot
+from generator.vision.dedup import phash64
+from generator.vision.faces import FaceDetector, face_gate
+
+if TYPE_CHECKING:
+    from generator.config import Config
+
+__all__ = ["Candidate", "Reject", "RejectReason", "Vision", "VisionSettings", "process"]
+
+
+class RejectReason(StrEnum):
+    """Why a plan item (or one generation attempt) was not accepted.
+
+    The values are the strings stored in rejected.jsonl and runs.jsonl: never rename them.
+    """
+
+    FACES = "faces"  # face count outside [MIN_FACES, MAX_FACES]
+    QUALITY = "quality"  # best face too small, unsure or tilted
+    OCR = "ocr"  # readable text left after the blur (STRICT_NO_TEXT)
+    DUPLICATE_IMAGE = "duplicate_image"  # pHash near an accepted image
+    DUPLICATE_CAPTION = "duplicate_caption"  # caption of an accepted sample
+    REFUSED = "refused"  # the backend refused the prompt (moderation)
+    FAILED = "failed"  # the call failed, or its bytes are not an image
+
+
+@dataclass(frozen=True)
+class VisionSettings:
+    """The knobs the vision chain reads, taken from the configuration once."""
+
+    min_faces: int = 1
+    max_faces: int = 3
+    min_prob: float = 0.80
+    min_side_px: int = 110
+    max_eye_tilt_deg: float = 20.0
+    post_w: int = 400
+    post_h: int = 256
+    jpeg_quality: int = 92
+    strict_no_text: bool = False
+    text_conf_thresh: float = 60
+    ocr_scale: int = 2
+    ocr_max_passes: int = 1
+    detect_size: int | None = 512
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> VisionSettings:
+        return cls(
+            min_faces=cfg.MIN_FACES,
+            max_faces=cfg.MAX_FACES,
+            min_prob=cfg.min_prob,
+            min_side_px=cfg.min_side_px,
+            max_eye_tilt_deg=cfg.MAX_EYE_TILT_DEG,
+            post_w=cfg.POST_W,
+            post_h=cfg.POST_H,
+            jpeg_quality=cfg.JPEG_QUALITY,
+            strict_no_text=cfg.STRICT_NO_TEXT,
+            text_conf_thresh=cfg.TEXT_CONF_THRESH,
+            ocr_scale=cfg.OCR_SCALE,
+            ocr_max_passes=cfg.OCR_MAX_PASSES,
+            detect_size=cfg.DETECT_SIZE,
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An image that passed the gate, crop and scrub: the stored JPEG and what the record needs."""
+
+    jpeg: bytes
+    boxes: list[list[int]]  # face boxes in the stored image's pixels
+    probs: list[float]  # MTCNN probabilities of the counted faces, rounded to 5 places
+    phash: int  # 64-bit pHash of the cropped (scrubbed) image
+
+
+@dataclass(frozen=True)
+class Reject:
+    """The vision chain's verdict on an image it does not accept."""
+
+    reason: RejectReason
+
+
+def process(data: bytes, shot: str, detector: FaceDetector, s: VisionSettings) -> Candidate | Reject:
+    """Backend bytes -> a :class:`Candidate`, or the :class:`Reject` that says why not."""
+    try:
+        img = decode_rgb(data)
+    except Exception:  # noqa: BLE001 - undecodable bytes are a failed call
+        return Reject(RejectReason.FAILED)
+    gate = face_gate(
+        detector.detect(img),
+        img.size,
+        min_faces=s.min_faces,
+        max_faces=s.max_faces,
+        min_prob=s.min_prob,
+        min_side_px=s.min_side_px,
+        max_eye_tilt_deg=s.max_eye_tilt_deg,
+    )
+    if not gate.ok:
+        return Reject(RejectReason(gate.reason or RejectReason.FACES))
+    kept = gate.faces
+    cropped, boxes = crop_for_shot(img, [f.box for f in kept], shot, s.post_w, s.post_h)
+    jpeg: bytes | None = None
+    if s.strict_no_text:
+        from generator.vision.ocr import readable_words, scrub_text
+
+        ocr = {"conf_thresh": s.text_conf_thresh, "scale": s.ocr_scale}
+        result = scrub_text(cropped, boxes, max_passes=s.ocr_max_passes, **ocr)
+        if not result.ok:
+            return Reject(RejectReason.OCR)
+        cropped = result.image
+        # The promise is about the stored file: check the JPEG as it will be read back
+        # (Tesseract can read a word in the JPEG that it missed before compression).
+        jpeg = encode_jpeg(cropped, s.jpeg_quality)
+        with Image.open(io.BytesIO(jpeg)) as im:
+            if readable_words(im.convert("RGB"), boxes, **ocr):
+                return Reject(RejectReason.OCR)
+    return Candidate(
+        jpeg=jpeg or encode_jpeg(cropped, s.jpeg_quality),
+        boxes=[list(map(int, b)) for b in boxes],
+        probs=[round(float(f.prob), 5) for f in kept],
+        phash=phash64(cropped),
+    )
+
+
+class Vision:
+    """The vision chain for worker threads: settings, plus one MTCNN detector per thread."""
+
+    def __init__(self, settings: VisionSettings) -> None:
+        self.settings = settings
+        self._local = threading.local()
+
+    def detector(self) -> FaceDetector:
+        det: FaceDetector | None = getattr(self._local, "det", None)
+        if det is None:
+            s = self.settings
+            det = FaceDetector(detect_size=s.detect_size, min_face_px=s.min_side_px)
+            self._local.det = det
+        return det
+
+    def process(self, data: bytes, shot: str) -> Candidate | Reject:
+        return process(data, shot, self.detector(), self.settings)
