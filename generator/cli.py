@@ -321,6 +321,18 @@ COMMANDS: list[Command] = [
         _cmd_push,
         _args_push,
     ),
+    Command(
+        "review",
+        "review a store in the browser (boxes, marked words, reject with a reason); --static for a file",
+        "generator.review.commands:cmd_review",
+        "generator.review.commands:review_args",
+    ),
+    Command(
+        "reject",
+        "reject samples by id: left out of every release, never generated again",
+        "generator.review.commands:cmd_reject",
+        "generator.review.commands:reject_args",
+    ),
 ]
 
 

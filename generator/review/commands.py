@@ -10,24 +10,20 @@ from pathlib import Path
 from generator.errors import UsageError
 
 
-def add_review_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-    p = sub.add_parser("review", help="review a store in the browser: boxes, marked words, reject with a reason")
+def review_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir", nargs="?", type=Path, default=Path("DGM4"), help="the store (default DGM4)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--static", type=Path, default=None, metavar="OUT.html",
                    help="write a self-contained page (no server) for sharing, then exit")
     p.add_argument("--limit", type=int, default=None,
-                   help="--static: at most this many samples, spread over the store (default 300)")
-    return p
+                   help="with --static: at most this many samples, spread over the store (default 300)")
 
 
-def add_reject_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-    p = sub.add_parser("reject", help="reject samples by id (left out of every release)")
-    p.add_argument("ids", nargs="+", type=int, metavar="ID")
-    p.add_argument("--reason", default=None, help="why (required unless --undo)")
-    p.add_argument("--data-dir", type=Path, default=Path("DGM4"))
+def reject_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ids", nargs="+", type=int, metavar="ID", help="sample ids (the `id` field)")
+    p.add_argument("--reason", default=None, help="why (required unless --undo); counted on the release card")
+    p.add_argument("--data-dir", type=Path, default=Path("DGM4"), help="the store (default DGM4)")
     p.add_argument("--undo", action="store_true", help="take back the latest decision on each id")
-    return p
 
 
 def _check_store(root: Path) -> None:

@@ -15,6 +15,7 @@ from generator.text.tokenize import DGM4_MAX_WORDS, dgm4_words
 
 _DELETED = frozenset(",.'!?\"()*#:;~")
 _PERSON = "<person>"
+_HIDDEN = "\x00"  # a character that HAMMER deletes but that lies inside a word
 
 Span = tuple[int, int]
 
@@ -36,7 +37,8 @@ def word_spans(text: str) -> list[Span]:
     while start != -1:  # 4. "<person>" -> "person"
         drop.update((start, start + len(_PERSON) - 1))
         start = flat.find(_PERSON, start + len(_PERSON))
-    chars = [ch for j, ch in enumerate(chars) if j not in drop]
+    # The brackets vanish from the word but stay inside its span: mark them, do not drop them.
+    chars = [(_HIDDEN, i) if j in drop else (c, i) for j, (c, i) in enumerate(chars)]
     collapsed: list[tuple[str, int]] = []
     j = 0
     while j < len(chars):  # 5. a run of two or more whitespace characters -> one space
@@ -59,13 +61,15 @@ def word_spans(text: str) -> list[Span]:
     lengths: list[int] = []
     if collapsed:
         word: list[int] = []
+        hidden = 0
         for c, i in [*collapsed, (" ", -1)]:  # split(" "), a sentinel closes the last word
             if c == " ":
                 spans.append((word[0], word[-1] + 1) if word else (0, 0))
-                lengths.append(len(word))
-                word = []
+                lengths.append(len(word) - hidden)
+                word, hidden = [], 0
             else:
                 word.append(i)
+                hidden += c == _HIDDEN
     spans = spans[:DGM4_MAX_WORDS]  # 7. HAMMER keeps the first 50 words
     words = dgm4_words(text)
     if [len(w) for w in words] != lengths[:DGM4_MAX_WORDS]:
