@@ -15,6 +15,10 @@ class ConfigError(UsageError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+        self._message = message
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # survives a worker process (num_proc)
+        return (type(self), (self.key, self._message))
 
 
 class DataFileError(UsageError):
@@ -25,3 +29,7 @@ class DataFileError(UsageError):
         super().__init__(f"{where}: {message}")
         self.path = path
         self.line = line
+        self._message = message
+
+    def __reduce__(self) -> tuple[type, tuple[object, int | None, str]]:
+        return (type(self), (self.path, self.line, self._message))

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from generator.config import BUCKETS, Config
+from generator.schema import Sample, SampleRules
 
 WIDTH, HEIGHT = 400, 256
 ID_OFFSET = 1_000_000_000
@@ -173,37 +174,39 @@ def _record(bucket_index: int, bucket: str, k: int, name: str, folder: str, base
     rel = f"{name}/{folder}/{sample_id}.jpg"
     boxes = _draw_image(base / rel, rng, num_people)
     digest = hashlib.sha256(str(sample_id).encode()).hexdigest()
-    record = {
-        "id": sample_id,
-        "image": rel,
-        "text": text,
-        "fake_cls": bucket,
-        "fake_image_box": [0, 0, WIDTH, HEIGHT],
-        "fake_text_pos": positions,
-        "mtcnn_boxes": boxes,
-        "plan_key": f"{bucket}/{k}",
-        "literal_text": literal,
-        "backdrop": backdrop,
-        "backdrop_kind": "absurd" if absurd else "realistic",
-        "shot": shot,
-        "lighting": lighting,
-        "dateline": dateline,
-        "role": role,
-        "event": event,
-        "num_people": num_people,
-        "prompt": (
+    sample = Sample(
+        id=sample_id,
+        image=rel,
+        text=text,
+        fake_cls=bucket,
+        fake_image_box=(),  # DGM4's convention: no image region was edited
+        fake_text_pos=tuple(positions),
+        mtcnn_boxes=tuple((b[0], b[1], b[2], b[3]) for b in boxes),
+        plan_key=f"{bucket}/{k}",
+        literal_text=literal,
+        backdrop=backdrop,
+        backdrop_kind="absurd" if absurd else "realistic",
+        shot=shot,
+        lighting=lighting,
+        dateline=dateline,
+        role=role,
+        event=event,
+        num_people=num_people,
+        prompt=(
             f"A news photograph of {num_people} {role}(s) who {event} in {backdrop}; {shot}, "
             f"{lighting}; clear faces, photojournalism style, no readable text."
         ),
-        "phash": digest[:16],
-        "face_probs": [round(0.95 + 0.01 * i, 3) for i in range(num_people)],
-        "backend": "composite",
-        "model": "gpt-image-1",
-        "quality": "low",
-        "seed": RUN_SEED,
-        "attempt": int(k % 2),
-    }
-    return record, words
+        phash=digest[:16],
+        face_probs=tuple(round(0.95 + 0.01 * i, 3) for i in range(num_people)),
+        backend="composite",
+        model="gpt-image-1",
+        quality="low",
+        seed=RUN_SEED,
+        attempt=int(k % 2),
+    )
+    # Through the schema's own parser: a fixture record is a valid stored record by construction.
+    rules = SampleRules(store_name=name)
+    return Sample.from_json(sample.to_json(), where=("fixture", k), rules=rules).to_json(), words
 
 
 def make_store(

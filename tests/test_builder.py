@@ -9,7 +9,7 @@ from PIL import Image
 
 from dgm4plus import CLASS_NAMES, CONFIG_CLASSES, DGM4Plus, dgm4plus_features
 from generator.errors import UsageError
-from generator.release.splits import SPLITS, split_of
+from generator.splits import SPLITS, split_of
 
 PER_BUCKET = 30  # enough that every class has samples in every split with the default ratios
 
@@ -55,7 +55,8 @@ def test_features_are_the_schema(built):
     assert features == dgm4plus_features()
     assert features["fake_cls"].names == ["origin", "text_attribute", "text_swap"]
     assert isinstance(features["image"], datasets.Image)
-    assert features["fake_image_box"] == datasets.List(datasets.Value("int32"), length=4)
+    # DGM4's convention: [] when no image region was edited, or [x1, y1, x2, y2]
+    assert features["fake_image_box"] == datasets.List(datasets.Value("int32"))
     assert features["mtcnn_boxes"] == datasets.List(
         datasets.List(datasets.Value("int32"), length=4)
     )

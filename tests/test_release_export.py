@@ -20,7 +20,7 @@ from generator.release import export_dataset
 from generator.release.card import FIELD_DOCS, size_category
 from generator.release.contact_sheet import pick_examples
 from generator.release.export import MARKER
-from generator.release.splits import SPLITS
+from generator.splits import SPLITS
 from generator.text.tokenize import dgm4_words
 
 PER_BUCKET = 30

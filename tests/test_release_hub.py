@@ -22,7 +22,7 @@ from fixtures_store import make_store
 from dgm4plus import CONFIG_NAMES, DGM4Plus
 from generator.errors import UsageError
 from generator.release.hub import push_release, resolve_token, sanitize
-from generator.release.splits import SPLITS
+from generator.splits import SPLITS
 
 TOKEN = "hf_FAKEtoken0123456789abcdefXYZ"
 REPO_ID = "dgm4plus-org/dgm4plus-test"

@@ -22,9 +22,10 @@ import yaml
 from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCardData
 
-from dgm4plus import CLASS_NAMES, CONFIG_NAMES, DEFAULT_CONFIG, dgm4plus_features
 from generator.errors import UsageError
-from generator.release.splits import SPLITS
+from generator.meta import CLASS_NAMES, CONFIG_NAMES, DEFAULT_CONFIG
+from generator.schema import dgm4plus_features
+from generator.splits import SPLITS
 from generator.text.tokenize import DGM4_MAX_WORDS, dgm4_words
 
 DEFAULT_LICENSE = "cc-by-nc-4.0"
@@ -55,8 +56,10 @@ FIELD_DOCS: dict[str, str] = {
     "fake_cls": "Class label: `origin`, `text_attribute` or `text_swap` (see the taxonomy).",
     "fake_text_pos": "Indices of the manipulated caption words, in HAMMER's tokenization (see "
     "below). Empty for `origin`.",
-    "fake_image_box": "Manipulated image region `[x1, y1, x2, y2]` in pixels. Always the whole "
-    "image `[0, 0, W, H]`: the inconsistency is global (person vs. backdrop), not a local edit.",
+    "fake_image_box": "Manipulated image region `[x1, y1, x2, y2]` in pixels, DGM⁴'s convention: "
+    "`[]` when no region was edited, as in every DGM⁴+ class (the inconsistency is global, person "
+    "vs. backdrop; HAMMER then uses a zero box). A release exported with `--fake-image-box full` "
+    "carries the whole frame `[0, 0, W, H]` instead, for global grounding.",
     "mtcnn_boxes": "Face boxes `[x1, y1, x2, y2]` (pixels, in the final image) found by MTCNN.",
     "plan_key": "`<class>/<k>`: the plan item that produced the sample. With `seed` it "
     "reproduces the scene, prompt and caption exactly.",
@@ -438,9 +441,10 @@ def render_card(inp: CardInputs) -> str:
         "*not* pristine: the caption is literal, but the scene itself is a foreground–background "
         "mismatch. Map `origin` to `orig` if you want HAMMER's binary label to mean \"caption is "
         'faithful"; keep it as its own class if you want the scene inconsistency detected.\n'
-        "* **`fake_image_box` is the whole image** `[0, 0, W, H]` in every class, because the "
-        "manipulation is global: no region is the edited one. (DGM⁴'s boxes mark a swapped face "
-        "or an edited attribute.)\n\n"
+        "* **`fake_image_box`** is DGM⁴'s `[]` (no region edited) in every class, because the "
+        "manipulation is global: no region is the edited one (DGM⁴'s boxes mark a swapped face "
+        "or an edited attribute); a release exported with `--fake-image-box full` carries the "
+        "whole frame `[0, 0, W, H]` instead.\n\n"
         "Sample ids start at 10⁹ so they never collide with DGM⁴'s ids. The generator can also "
         "write a DGM⁴-layout tree (`metadata/train.json`, `val.json`, `test.json` and images under "
         "`DGM4/...`) with the same splits, which HAMMER's loader reads as is.\n"

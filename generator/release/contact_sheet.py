@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from dgm4plus import image_path  # the builder's path check: never read outside the store
+from generator.store_reader import image_file  # never read outside the store
 from generator.text.tokenize import dgm4_words
 
 CLASS_ORDER = ("origin", "text_attribute", "text_swap")
@@ -155,7 +155,7 @@ def render_contact_sheet(
         y += title_h
         for col, (rec, lines) in enumerate(zip(members, row_lines, strict=True)):
             x = PAD + col * (CELL_W + PAD)
-            with Image.open(image_path(root, rec)) as im:
+            with Image.open(image_file(root, rec["image"])) as im:
                 thumb = im.convert("RGB")
                 if thumb.size != (CELL_W, CELL_H):
                     thumb.thumbnail((CELL_W, CELL_H))

@@ -16,8 +16,9 @@ and ``mtcnn_boxes``. A sample is in the same split as in the ``datasets`` builde
 function of its id). HAMMER joins ``image`` onto its data root, so point it at ``<out>``.
 
 Before anything is written every record is checked the way HAMMER will use it: each
-``fake_text_pos`` index must name a word of ``pre_caption(text, 50)`` (checked by the builder's
-``load_store``) and ``fake_image_box`` must lie inside the image. The tree is built in a
+``fake_text_pos`` index must name a word of ``pre_caption(text, 50)`` and ``fake_image_box`` must
+be ``[]`` or lie inside the image (``generator.schema.Sample``), and each image must decode whole
+at the store's size. The tree is built in a
 temporary sibling folder and renamed into place.
 """
 
@@ -32,16 +33,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from dgm4plus import image_path, load_store, resolve_store
 from generator.errors import UsageError
 from generator.release.export import check_out_folder, install_folder
-from generator.release.splits import DGM4_SPLIT_FILES, SPLITS, check_ratios, split_of
+from generator.schema import (
+    DEFAULT_FAKE_IMAGE_BOX,
+    DGM4_KEYS,
+    FAKE_IMAGE_BOX_CHOICES,
+    Sample,
+    SampleRules,
+    released_image_box,
+)
+from generator.splits import DGM4_SPLIT_FILES, SPLITS, check_ratios, split_of
+from generator.store_reader import image_path, load_samples, read_image, resolve_store, store_rules
 
 MARKER = ".dgm4plus-dgm4-export.json"
 DGM4_ROOT = "DGM4"
-DGM4_KEYS = ("id", "image", "text", "fake_cls", "fake_image_box", "fake_text_pos", "mtcnn_boxes")
 
 
 def _check_out(out: Path, root: Path) -> None:
@@ -60,33 +66,20 @@ def _link_or_copy(src: Path, dst: Path) -> str:
     return "copy"
 
 
-def dgm4_record(root: Path, record: dict[str, Any], origin_as: str = "origin") -> dict[str, Any]:
-    """The DGM4 form of a store record (``load_store`` checked its spans; the box is checked
-    here, against the image's real size)."""
-    src = image_path(root, record)
-    rel = src.relative_to(root).as_posix()
-    where = f"{root}/metadata.jsonl: record {record['id']}"
-    try:
-        with Image.open(src) as im:
-            width, height = im.size
-    except OSError:
-        raise UsageError(f"{where}: image {record['image']!r} is missing or unreadable") from None
-    x1, y1, x2, y2 = record["fake_image_box"]
-    if not (0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height):
-        raise UsageError(
-            f"{where}: fake_image_box {record['fake_image_box']} is outside the "
-            f"{width}x{height} image"
-        )
-    fake_cls = origin_as if record["fake_cls"] == "origin" else record["fake_cls"]
-    return {
-        "id": int(record["id"]),
-        "image": f"{DGM4_ROOT}/{rel}",
-        "text": record["text"],
-        "fake_cls": fake_cls,
-        "fake_image_box": list(record["fake_image_box"]),
-        "fake_text_pos": list(record["fake_text_pos"]),
-        "mtcnn_boxes": [list(b) for b in record.get("mtcnn_boxes") or []],
-    }
+def dgm4_record(
+    root: Path,
+    sample: Sample,
+    rules: SampleRules,
+    origin_as: str = "origin",
+    fake_image_box: str = DEFAULT_FAKE_IMAGE_BOX,
+) -> dict[str, Any]:
+    """The DGM4 form of a stored sample (the schema checked its spans and boxes against the
+    store's POST_W x POST_H; the image is checked here to decode whole at that size)."""
+    read_image(root, sample, rules)
+    rel = image_path(root, sample).relative_to(root).as_posix()
+    fake_cls = origin_as if sample.fake_cls == "origin" else sample.fake_cls
+    box = released_image_box(sample, fake_image_box, rules)
+    return sample.to_dgm4(f"{DGM4_ROOT}/{rel}", fake_cls, box)
 
 
 def export_dgm4(
@@ -95,6 +88,7 @@ def export_dgm4(
     *,
     split_ratios: tuple[float, float, float] | None = None,
     origin_as: str = "origin",
+    fake_image_box: str = DEFAULT_FAKE_IMAGE_BOX,
 ) -> Path:
     """Write the DGM4-layout tree of the store at ``data_dir`` to ``out``; return ``out``.
 
@@ -103,17 +97,25 @@ def export_dgm4(
     """
     if origin_as not in ("origin", "orig"):
         raise UsageError(f"export-dgm4: origin_as must be 'origin' or 'orig', got {origin_as!r}")
+    if fake_image_box not in FAKE_IMAGE_BOX_CHOICES:
+        raise UsageError(
+            f"export-dgm4: fake_image_box must be one of {', '.join(FAKE_IMAGE_BOX_CHOICES)}, "
+            f"got {fake_image_box!r}"
+        )
     ratios = check_ratios(split_ratios)
     root = resolve_store(data_dir)
-    records = load_store(root)
+    rules = store_rules(root)
+    samples = load_samples(root, rules)
     out_path = Path(out).expanduser()
     out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
     _check_out(out_path, root)
 
-    converted = [(r, dgm4_record(root, r, origin_as)) for r in records]  # all checks first
+    converted = [  # all checks first
+        (s, dgm4_record(root, s, rules, origin_as, fake_image_box)) for s in samples
+    ]
     by_split: dict[str, list[dict[str, Any]]] = {name: [] for name in SPLITS}
-    for record, row in converted:
-        by_split[split_of(record["id"], ratios)].append(row)
+    for sample, row in converted:
+        by_split[split_of(sample.id, ratios)].append(row)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(
@@ -121,8 +123,8 @@ def export_dgm4(
     )
     try:
         modes = {"link": 0, "copy": 0}
-        for record, row in converted:
-            modes[_link_or_copy(image_path(root, record), tmp / row["image"])] += 1
+        for sample, row in converted:
+            modes[_link_or_copy(image_path(root, sample), tmp / row["image"])] += 1
         meta = tmp / "metadata"
         meta.mkdir()
         for split, rows in by_split.items():
@@ -136,6 +138,7 @@ def export_dgm4(
             "counts": {split: len(rows) for split, rows in by_split.items()},
             "images": modes,
             "origin_as": origin_as,
+            "fake_image_box": fake_image_box,
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         install_folder(tmp, out_path)

@@ -31,8 +31,9 @@ from typing import Any
 
 import datasets
 
-from dgm4plus import CONFIG_NAMES, DGM4Plus, dgm4plus_features, load_store, resolve_store
+from dgm4plus import DGM4Plus
 from generator.errors import UsageError
+from generator.meta import CONFIG_NAMES
 from generator.release.card import (
     CONTACT_SHEET,
     DEFAULT_LICENSE,
@@ -43,8 +44,10 @@ from generator.release.card import (
     summarize_runs,
 )
 from generator.release.contact_sheet import make_contact_sheet
-from generator.release.splits import SPLITS, check_ratios
+from generator.schema import DEFAULT_FAKE_IMAGE_BOX, dgm4plus_features
+from generator.splits import SPLITS, check_ratios
 from generator.store import load_runs
+from generator.store_reader import load_samples, resolve_store
 
 MARKER = ".dgm4plus-export.json"
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
@@ -132,6 +135,7 @@ def _build_into(
     repo_id: str | None,
     pretty_name: str,
     max_shard_bytes: int,
+    fake_image_box: str = DEFAULT_FAKE_IMAGE_BOX,
 ) -> dict[str, dict[str, int]]:
     features = dgm4plus_features()
     counts: dict[str, dict[str, int]] = {}
@@ -139,7 +143,11 @@ def _build_into(
     columns: dict[str, list[Any]] = {c: [] for c in STAT_COLUMNS}
     for name in CONFIG_NAMES:
         builder = DGM4Plus(
-            config_name=name, data_dir=str(root), split_ratios=ratios, cache_dir=cache_dir
+            config_name=name,
+            data_dir=str(root),
+            split_ratios=ratios,
+            cache_dir=cache_dir,
+            fake_image_box=fake_image_box,
         )
         builder.download_and_prepare()
         split_dict = datasets.SplitDict()
@@ -206,8 +214,11 @@ def export_dataset(
     cache_dir: str | os.PathLike[str] | None = None,
     pretty_name: str = PRETTY_NAME,
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    fake_image_box: str = DEFAULT_FAKE_IMAGE_BOX,
 ) -> Path:
     """Export the store at ``data_dir`` to the folder ``out``; return ``out`` (absolute).
+
+    ``fake_image_box``: ``none`` (DGM4's ``[]``, default) or ``full`` (the whole frame).
 
     ``repo_id`` only changes the card's quick-start snippet. ``cache_dir`` keeps the builder's
     Arrow cache between exports (a temporary one is used and removed otherwise). ``out`` may be
@@ -218,7 +229,9 @@ def export_dataset(
     if max_shard_bytes <= 0:
         raise UsageError(f"export: max_shard_bytes must be positive, got {max_shard_bytes}")
     root = resolve_store(data_dir)
-    records = load_store(root)
+    # Checked Samples (the builder checks them again, each config on its own); the contact
+    # sheet and the card read their stored form.
+    records = [s.to_json() for s in load_samples(root)]
     out_path = Path(out).expanduser()
     out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
     _check_out(out_path, root)
@@ -238,6 +251,7 @@ def export_dataset(
                 repo_id,
                 pretty_name,
                 max_shard_bytes,
+                fake_image_box,
             )
         else:
             with tempfile.TemporaryDirectory(prefix="dgm4plus-cache-") as cache:
@@ -251,6 +265,7 @@ def export_dataset(
                     repo_id,
                     pretty_name,
                     max_shard_bytes,
+                    fake_image_box,
                 )
         install_folder(tmp, out_path)
     finally:
