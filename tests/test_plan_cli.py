@@ -72,7 +72,7 @@ def test_golden_items():
     cities = load_cities(None)
     item = plan_item(cfg, cities, "text_attribute", 0)
     assert item.text == GOLDEN_TA0
-    assert item.fake_text_pos == (17, 18, 19)
+    assert item.fake_text_pos == (18, 19, 20)
     assert [dgm4_words(item.text)[i] for i in item.fake_text_pos] == ["looking", "distinctly", "calm"]
 
 
@@ -150,6 +150,8 @@ def test_openai_backend_without_key_is_one_line(tmp_path):
     assert not (tmp_path / "DGM4").exists()
 
 
-GOLDEN_TA0 = ("TINGO MARÍA, Peru — Two radio hosts pose for photographers in a courtroom carved "
-              "from frozen lightning, looking distinctly calm.")
-GOLDEN_SHA256 = "25577011964219804651f6f94fb8d79f75e3946625b2ae09d6f00d844909bc52"
+# Updated for ASCII datelines and the 10-25 word headline budget (issue 9): the city table lost
+# its non-ASCII spellings and a few GeoNames districts, so the same draw lands on another city.
+GOLDEN_TA0 = ("BOADILLA DEL MONTE, Spain — Two radio hosts pose for photographers in a courtroom "
+              "carved from frozen lightning, looking distinctly calm.")
+GOLDEN_SHA256 = "14cabfc4fcd449aa14df1552559fcb5e5621e4508e6ab78947199f210541eda2"

@@ -144,3 +144,42 @@ def test_span_of_any_word_run_matches_its_words(parts, data) -> None:
     got = span_indices(text, [(start, end)])
     assert got == tuple(range(where[i], where[j] + 1))
     assert [tokens[k] for k in got] == tokens[where[i] : where[j] + 1]
+
+
+def test_bert_words_split_on_unicode_punctuation_and_cjk() -> None:
+    from generator.text.tokenize import bert_words
+
+    assert bert_words("xi’an china — two") == ["xi", "’", "an", "china", "—", "two"]
+    assert bert_words("são 北京 a–b") == ["sao", "北", "京", "a", "–", "b"]
+    assert bert_words("xian china — two") == ["xian", "china", "—", "two"]
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ("XI'AN, China — A nurse waves.", True),
+        ("WILKES-BARRE, Pa.: Two judges", True),
+        ("XI’AN, China — A nurse waves.", False),
+        ("RUI–AN, China", False),
+        ("SÃO PAULO, Brazil", False),
+        ("a & b", False),
+        ("cost $5", False),
+    ],
+)
+def test_token_safe_rule_agrees_with_bert(text: str, safe: bool) -> None:
+    from generator.text.tokenize import hammer_word_problems, token_safe_problems
+
+    assert (token_safe_problems(text) == []) is safe
+    if safe:  # the cheap rule is sufficient: BERT then sees exactly the pre_caption words
+        assert hammer_word_problems(text) == []
+
+
+def test_hammer_marked_words_replays_the_word_vector() -> None:
+    from generator.text.tokenize import hammer_marked_words, hammer_span_problems
+
+    text = "NAIROBI, Kenya — A nurse waves, appearing tense."
+    assert hammer_marked_words(text, [6, 7]) == ["appearing", "tense"]
+    assert hammer_marked_words(text, [7, 60]) == ["tense"]  # HAMMER drops indices >= 50
+    assert hammer_span_problems(text, [6, 7]) == []
+    assert "outside" in hammer_span_problems(text, [8])[0]
+    assert "shift" in hammer_span_problems("XI’AN, China — A nurse.", [])[0]

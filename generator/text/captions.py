@@ -13,12 +13,24 @@ What is marked:
 * ``text_attribute``: every word appended after the literal headline, connector included
   (", appearing visibly anxious" marks "appearing visibly anxious"; " and looks tense" marks
   "and looks tense"). The literal headline and the dateline are never marked.
-* ``text_swap``: every word of the headline, which is made entirely of swap material (subject,
-  action and place). The scene's dateline and its separator are kept and never marked.
+* ``text_swap``: by default (``spans="all"``, knob ``TEXT_SWAP_SPANS = all``) every word of the
+  headline, which is made entirely of swap material (subject, action and place). The scene's
+  dateline and its separator are kept and never marked. DGM4's own text_swap records mark only
+  the words that differ from the original caption; ``spans="diff"`` follows that rule: the swap
+  caption's words are aligned with the scene's literal caption (``difflib``, word by word) and
+  only the headline words outside the matching blocks are marked, so a shared "a", "in" or
+  "the" that lines up with the literal caption is left unmarked.
+
+Every caption is token-exact in HAMMER: each ``pre_caption`` word is plain ASCII letters and digits
+(or the lone em dash after a dateline), so BERT's pre-tokenizer sees the same words
+(:func:`generator.text.tokenize.token_safe_problems`). Headline length: the plan asks for
+:data:`HEADLINE_MIN_WORDS` to :data:`HEADLINE_MAX_WORDS` words (the DGM4+ paper's "realistic
+headline length"); an add-on that would overrun ``max_words`` is replaced by the shortest style.
 """
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,10 +46,13 @@ from generator.text.lexicon import (
     clause_backdrops,
 )
 from generator.text.scene import Scene, pick, weighted_pick
-from generator.text.tokenize import span_indices, words_untruncated
+from generator.text.tokenize import span_indices, token_safe_problems, words_untruncated
 
 __all__ = [
+    "HEADLINE_MAX_WORDS",
+    "HEADLINE_MIN_WORDS",
     "MAX_BODY_WORDS",
+    "TEXT_SWAP_SPAN_RULES",
     "MAX_CAPTION_WORDS",
     "Caption",
     "attribute_caption",
@@ -54,6 +69,12 @@ MAX_CAPTION_WORDS = 40
 #: lexicon is tested against it. A dateline of up to
 #: ``MAX_CAPTION_WORDS - MAX_BODY_WORDS - 1`` words therefore always fits.
 MAX_BODY_WORDS = 30
+#: The realistic headline length the plan aims for, dateline included (HAMMER words).
+HEADLINE_MIN_WORDS = 10
+HEADLINE_MAX_WORDS = 25
+#: ``TEXT_SWAP_SPANS``: mark every word of a swapped headline, or only those that differ from
+#: the scene's literal caption (DGM4's rule).
+TEXT_SWAP_SPAN_RULES = ("all", "diff")
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,9 @@ def _assemble(
             f"caption has {len(words)} words, more than {MAX_CAPTION_WORDS}: {text!r} "
             f"(datelines longer than {MAX_CAPTION_WORDS - MAX_BODY_WORDS - 1} words may not fit)"
         )
+    unsafe = token_safe_problems(text)
+    if unsafe:
+        raise ValueError(f"caption {text!r} is not token-exact in HAMMER: {unsafe[0]}")
     ranges = []
     cursor = len(prefix)
     for piece, marked in pieces:
@@ -183,12 +207,25 @@ def _affect_addon(n: int, adjective: str, rng: random.Random, comma_only: bool =
 
 
 def attribute_caption(
-    scene: Scene, rng: random.Random, dateline: str | None, use_em_dash: bool
+    scene: Scene,
+    rng: random.Random,
+    dateline: str | None,
+    use_em_dash: bool,
+    max_words: int | None = None,
 ) -> Caption:
-    """``text_attribute``: the literal headline plus an affective add-on; the add-on is marked."""
+    """``text_attribute``: the literal headline plus an affective add-on; the add-on is marked.
+
+    With ``max_words``, an add-on that would take the caption past it is replaced by the
+    shortest style (", visibly tense"), which fits after any headline.
+    """
     adjective = claimed_affect(scene, rng)
     addon = _affect_addon(scene.num_people, adjective, rng, comma_only=_ends_in_clause(scene))
-    pieces = [(literal_headline(scene), False), (addon, True), (".", False)]
+    headline = literal_headline(scene)
+    if max_words is not None:
+        used = len(words_untruncated(caption_prefix(dateline, use_em_dash) + headline + addon))
+        if used > max_words:
+            addon = f", {pick(rng, _BARE_ADVERBS)} {adjective}"
+    pieces = [(headline, False), (addon, True), (".", False)]
     return _assemble(dateline, use_em_dash, pieces)
 
 
@@ -198,14 +235,22 @@ _SWAP_ORDERS = (("subject_first", 0.7), ("place_first", 0.3))
 
 
 def swap_caption(
-    scene: Scene, rng: random.Random, dateline: str | None, use_em_dash: bool
+    scene: Scene,
+    rng: random.Random,
+    dateline: str | None,
+    use_em_dash: bool,
+    spans: str = "all",
 ) -> Caption:
     """``text_swap``: an irrelevant headline under the scene's dateline.
 
     Subject, action and place all come from the swap lists, which share nothing with the
-    scene's roles, events and backdrops; the subject keeps the scene's head count. Every word
-    of the headline is marked; the dateline is not.
+    scene's roles, events and backdrops; the subject keeps the scene's head count. With
+    ``spans="all"`` every word of the headline is marked; with ``spans="diff"`` only the words
+    that differ from the scene's literal caption (see the module docstring). The dateline is
+    never marked.
     """
+    if spans not in TEXT_SWAP_SPAN_RULES:
+        raise ValueError(f"spans: expected one of {TEXT_SWAP_SPAN_RULES}, got {spans!r}")
     n = scene.num_people
     singular, plural = pick(rng, SWAP_SUBJECTS)
     third, base = pick(rng, SWAP_ACTIONS)
@@ -216,4 +261,26 @@ def swap_caption(
         headline = f"{capitalize_first(subject)} {action} {prep} {place}"
     else:
         headline = f"{capitalize_first(prep)} {place}, {subject} {action}"
-    return _assemble(dateline, use_em_dash, [(headline, True), (".", False)])
+    caption = _assemble(dateline, use_em_dash, [(headline, True), (".", False)])
+    if spans == "all":
+        return caption
+    literal = caption_prefix(dateline, use_em_dash) + literal_headline(scene) + "."
+    return _keep_differing(caption, words_untruncated(literal))
+
+
+def _keep_differing(caption: Caption, literal_words: Sequence[str]) -> Caption:
+    """``caption`` with its span cut to the marked words that do not line up with
+    ``literal_words`` (difflib's matching blocks over the two word lists)."""
+    words = words_untruncated(caption.text)
+    matcher = difflib.SequenceMatcher(None, list(literal_words), words, autojunk=False)
+    shared = {
+        j
+        for block in matcher.get_matching_blocks()
+        for j in range(block.b, block.b + block.size)
+    }
+    positions = tuple(i for i in caption.fake_text_pos if i not in shared)
+    return Caption(
+        text=caption.text,
+        fake_text_pos=positions,
+        marked_words=tuple(words[i] for i in positions),
+    )

