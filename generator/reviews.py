@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.errors import DataFileError, UsageError
 
@@ -175,12 +175,20 @@ def rejected_ids(root: str | os.PathLike[str]) -> frozenset[int]:
     return frozenset(i for i, r in decisions(load_reviews(root)).items() if r.decision == "reject")
 
 
-def drop_rejected(root: str | os.PathLike[str], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``records`` without the human-rejected ones (the list itself when nothing is rejected)."""
+_T = TypeVar("_T")
+
+
+def _id_of(item: Any) -> Any:
+    return item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
+
+
+def drop_rejected(root: str | os.PathLike[str], items: list[_T]) -> list[_T]:
+    """``items`` (records as dicts, or objects with an ``id``) without the human-rejected ones,
+    in the same order; the list itself when nothing is rejected."""
     gone = rejected_ids(root)
     if not gone:
-        return records
-    return [r for r in records if r.get("id") not in gone]
+        return items
+    return [r for r in items if _id_of(r) not in gone]
 
 
 def summarize(in_force: Mapping[int, Review], ids: Iterable[int]) -> ReviewSummary:
@@ -207,9 +215,10 @@ def review_summary(root: str | os.PathLike[str], ids: Iterable[int] | None = Non
     """Review coverage of the store at ``root``: over ``ids`` when given (e.g. the records being
     released), else over every id in its ``metadata.jsonl``."""
     if ids is None:
-        from generator.store import load_records
+        from generator.store_reader import METADATA_JSONL, read_lines
 
-        ids = [r["id"] for r in load_records(Path(root)) if isinstance(r.get("id"), int)]
+        rows, _ = read_lines(Path(root) / METADATA_JSONL)
+        ids = [o["id"] for _, o in rows if isinstance(o, dict) and isinstance(o.get("id"), int)]
     return summarize(decisions(load_reviews(root)), ids)
 
 

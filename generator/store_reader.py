@@ -18,6 +18,7 @@ from typing import Any
 from PIL import Image
 
 from generator.errors import DataFileError, UsageError
+from generator.reviews import REVIEWS_JSONL, drop_rejected
 from generator.schema import Sample, SampleRules
 
 METADATA_JSONL = "metadata.jsonl"
@@ -42,7 +43,7 @@ def store_fingerprint(data_dir: str | os.PathLike[str] | None) -> str:
     """
     root = resolve_store(data_dir)
     h = hashlib.sha256(f"{SCHEMA_REVISION}\0{root}\0".encode())
-    for name in (METADATA_JSONL, MANIFEST):
+    for name in (METADATA_JSONL, MANIFEST, REVIEWS_JSONL):
         try:
             st = (root / name).stat()
             h.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -185,6 +186,9 @@ def load_samples(root: Path, rules: SampleRules | None = None) -> list[Sample]:
         samples.append(item)
     if not samples:
         raise UsageError(f"{meta} holds no records yet (run `dgm4plus generate --out {root}`)")
+    samples = drop_rejected(root, samples)  # human review: a rejected sample is in no release
+    if not samples:
+        raise UsageError(f"{root}: every sample was rejected in review (reviews.jsonl)")
     samples.sort(key=lambda s: s.id)
     return samples
 

@@ -1,0 +1,101 @@
+"""Human rejections are honoured by every release path: `dgm4plus reject`, then the builder,
+export (Parquet), export-dgm4 and the card's counts; the datasets cache is not served stale."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+from conftest import read_jsonl, run_cli
+from fixtures_store import make_store
+
+from dgm4plus import DGM4Plus
+from generator.lock import StoreLock
+from generator.release import export_dataset
+from generator.release.dgm4_export import export_dgm4
+from generator.reviews import rejected_ids
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return make_store(tmp_path / "s", per_bucket=3)
+
+
+def _parquet_ids(out):
+    return sorted(i for f in (out / "data" / "all").rglob("*.parquet") for i in pq.read_table(f)["id"].to_pylist())
+
+
+def test_reject_command_then_every_release_leaves_them_out(store, tmp_path):
+    ids = [r["id"] for r in store.records]
+    gone = [ids[1], ids[5]]
+    proc = run_cli("reject", *map(str, gone), "--reason", "readable signage", "--data-dir", str(store.root))
+    assert proc.returncode == 0, proc.stderr
+    assert "rejected 2 sample(s)" in proc.stderr
+    assert [(r["id"], r["decision"], r["reason"]) for r in read_jsonl(store.root / "reviews.jsonl")] == [
+        (gone[0], "reject", "readable signage"), (gone[1], "reject", "readable signage")]
+    keep = sorted(set(ids) - set(gone))
+
+    out = export_dataset(store.root, tmp_path / "release")
+    assert _parquet_ids(out) == keep
+    card = (out / "README.md").read_text()
+    assert "readable signage" in card or "review" in card.lower()
+
+    hammer = export_dgm4(store.root, tmp_path / "hammer")
+    listed = sorted(r["id"] for f in (hammer / "metadata").glob("*.json") for r in json.loads(f.read_text()))
+    assert listed == keep
+
+    b = DGM4Plus(config_name="all", data_dir=str(store.root), cache_dir=str(tmp_path / "cache"))
+    b.download_and_prepare()
+    got = sorted(i for s in b.info.splits for i in b.as_dataset(split=s)["id"])
+    assert got == keep
+
+
+def test_builder_cache_follows_a_new_rejection(store, tmp_path):
+    cache = str(tmp_path / "cache")
+
+    def ids():
+        b = DGM4Plus(config_name="origin", data_dir=str(store.root), cache_dir=cache)
+        b.download_and_prepare()
+        return sorted(i for s in b.info.splits for i in b.as_dataset(split=s)["id"])
+
+    before = ids()
+    victim = store.by_bucket("origin")[0]["id"]
+    assert run_cli("reject", str(victim), "--reason", "blurry face", "--data-dir", str(store.root)).returncode == 0
+    assert ids() == [i for i in before if i != victim]
+    assert run_cli("reject", "--undo", str(victim), "--data-dir", str(store.root)).returncode == 0
+    assert ids() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["1000000000", "424242", "--reason", "x"], "no sample with id 424242; nothing written"),
+        (["1000000000"], "--reason: say why"),
+        (["1000000000", "--reason", "   "], "--reason: say why"),
+        (["1000000000", "--undo", "--reason", "x"], "--undo takes no --reason"),
+        (["abc", "--reason", "x"], "invalid int value"),
+    ],
+)
+def test_reject_refuses_bad_input_with_one_line_and_writes_nothing(store, args, message):
+    proc = run_cli("reject", *args, "--data-dir", str(store.root))
+    assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert not (store.root / "reviews.jsonl").exists()
+
+
+def test_reject_waits_for_no_one_while_another_writer_holds_the_store(store):
+    with StoreLock(store.root, purpose="generate"):
+        proc = run_cli("reject", "1000000000", "--reason", "x", "--data-dir", str(store.root))
+    assert proc.returncode == 2 and "being written by another dgm4plus" in proc.stderr
+    assert rejected_ids(store.root) == frozenset()
+
+
+def test_all_rejected_is_one_clear_line_on_export(tmp_path):
+    fx = make_store(tmp_path / "s", per_bucket=1)
+    ids = [str(r["id"]) for r in fx.records]
+    assert run_cli("reject", *ids, "--reason", "bad run", "--data-dir", str(fx.root)).returncode == 0
+    proc = run_cli("export", "--data-dir", str(fx.root), "--out", str(tmp_path / "rel"))
+    assert proc.returncode == 2 and "every sample was rejected in review" in proc.stderr
+    assert not (tmp_path / "rel").exists()
+    datasets.disable_progress_bars()
