@@ -1,73 +1,54 @@
-"""`dgm4plus validate DIR`: read-only audit of a store. Returns one line per problem."""
+"""`dgm4plus validate DIR`: read-only audit of a store. Returns one line per problem.
+
+Every record goes through :class:`generator.schema.Sample` with the store's own settings
+(``store.json``: POST_W, POST_H, ID_OFFSET; the last run's PHASH_DISTANCE_MAX): a record that
+does not parse is one problem naming the file, line and field, and the audit goes on with the
+others. Then the checks that need the whole store or the pixels: images decode and have the
+store's size, no orphan images, unique ids and captions, no two images within the pHash
+distance, HAMMER's token-level spans, tidy headlines, ``metadata.json`` equal to the ledger.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
 from generator.config import BUCKETS
-from generator.errors import UsageError
-from generator.store import (
-    MANIFEST,
-    METADATA_JSON,
-    METADATA_JSONL,
-    load_runs,
-    read_jsonl,
-)
+from generator.errors import DataFileError, UsageError
+from generator.schema import Sample
+from generator.store import METADATA_JSON, METADATA_JSONL
+from generator.store_reader import read_lines, store_rules
 from generator.text.grammar import headline_problems
-from generator.text.tokenize import dgm4_words, hammer_span_problems
+from generator.text.tokenize import hammer_span_problems
 from generator.vision.dedup import PHashIndex, phash64
 
 MAX_LISTED = 200
 
 
-def _image_size(root: Path) -> tuple[int, int]:
-    try:
-        manifest = json.loads((root / MANIFEST).read_text())
-        return int(manifest["POST_W"]), int(manifest["POST_H"])
-    except (OSError, ValueError, KeyError):
-        return 400, 256
-
-
-def _phash_distance(root: Path) -> int:
-    runs = load_runs(root)
-    if runs:
-        return int(runs[-1].get("config", {}).get("PHASH_DISTANCE_MAX", 3))
-    return 3
-
-
-def _check_span(r: dict[str, Any]) -> str | None:
-    pos = r.get("fake_text_pos")
-    if not isinstance(pos, list) or not all(isinstance(i, int) for i in pos):
-        return "fake_text_pos is not a list of integers"
-    n = len(dgm4_words(r["text"]))
-    if pos != sorted(set(pos)):
-        return f"fake_text_pos {pos} is not strictly increasing"
-    if any(i < 0 or i >= min(n, 50) for i in pos):
-        return f"fake_text_pos {pos} points past the caption's {n} DGM4 words"
-    if r["fake_cls"] == "origin" and pos:
-        return "an origin caption must have no fake_text_pos"
-    if r["fake_cls"] != "origin" and not pos:
-        return f"a {r['fake_cls']} caption needs fake_text_pos"
-    return None
-
-
-def _headline_body(r: dict[str, Any]) -> str:
+def _headline_body(s: Sample) -> str:
     """The caption without its dateline and separator."""
-    text, dateline = r["text"], r.get("dateline") or ""
+    text, dateline = s.text, s.dateline or ""
     for sep in (" — ", ": "):
         if dateline and text.startswith(dateline + sep):
-            return text[len(dateline) + len(sep):]
+            return text[len(dateline) + len(sep) :]
     return text
 
 
-def _box_inside(box: Any, w: int, h: int) -> bool:
-    return (isinstance(box, list) and len(box) == 4 and all(isinstance(v, int) for v in box)
-            and 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h)
+def _inside(root: Path, rel: object) -> Path | None:
+    """The resolved file a record's ``image`` names, when it is a path inside the store."""
+    if not isinstance(rel, str) or not rel:
+        return None
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or ".." in parts or not parts or parts[0] != root.name:
+        return None
+    return (root.parent / rel).resolve()
+
+
+def _hashable(value: object) -> object:
+    return value if isinstance(value, str | int | float | type(None)) else repr(value)
 
 
 def validate_store(root: Path) -> list[str]:
@@ -75,28 +56,36 @@ def validate_store(root: Path) -> list[str]:
     meta = root / METADATA_JSONL
     if not meta.exists():
         raise UsageError(f"{root}: no {METADATA_JSONL} (not a dgm4plus store)")
+    rules = store_rules(root)  # a malformed store.json is one line, exit 2
+    w, h = rules.post_w, rules.post_h
     problems: list[str] = []
-    records, torn = read_jsonl(meta, repair=False)
+    rows, torn = read_lines(meta)
     if torn:
         problems.append(f"{meta}: torn last line (a run crashed mid-write; `generate` repairs it)")
-    w, h = _image_size(root)
     referenced: set[Path] = set()
-    index = PHashIndex(_phash_distance(root))
-    ids: Counter = Counter(r.get("id") for r in records)
-    texts: Counter = Counter(r.get("text") for r in records)
-    for r in records:
-        key = r.get("plan_key", f"id {r.get('id')}")
-        image = r.get("image", "")
-        rel = Path(image)
-        if rel.is_absolute() or ".." in rel.parts or not rel.parts or rel.parts[0] != root.name:
-            problems.append(f"{key}: image path {image!r} must start with {root.name}/ and stay inside it")
+    records = [(n, obj) for n, obj in rows if isinstance(obj, dict)]
+    # Duplicates are counted over every record, parsable or not (a duplicated line, or an id
+    # reused by a record that is wrong in other ways too, is still a duplicate).
+    ids: Counter[object] = Counter(_hashable(obj.get("id")) for _, obj in records)
+    texts: Counter[object] = Counter(_hashable(obj.get("text")) for _, obj in records)
+    index = PHashIndex(rules.phash_distance)
+    for lineno, obj in rows:
+        key = obj.get("plan_key") if isinstance(obj, dict) else None
+        key = key if isinstance(key, str) else f"{meta}:{lineno}"
+        if isinstance(obj, dict):
+            if ids[_hashable(obj.get("id"))] > 1:
+                problems.append(f"{key}: id {obj.get('id')!r} is not unique")
+            if texts[_hashable(obj.get("text"))] > 1:
+                problems.append(f"{key}: caption is not unique: {obj.get('text')!r}")
+        try:
+            s = Sample.from_json(obj, where=(meta, lineno), rules=rules)
+        except DataFileError as exc:
+            problems.append(str(exc))
+            found = _inside(root, obj.get("image") if isinstance(obj, dict) else None)
+            if found is not None:
+                referenced.add(found)  # its image is not an orphan: its record is what is wrong
             continue
-        if r.get("fake_cls") not in BUCKETS:
-            problems.append(f"{key}: fake_cls {r.get('fake_cls')!r} unknown")
-            continue
-        if rel.parts[1:-1] != tuple(BUCKETS[r["fake_cls"]][1].split("/")):
-            problems.append(f"{key}: image {image} is not in the {r['fake_cls']} folder")
-        path = root.parent / rel
+        path = root.parent / s.image
         referenced.add(path.resolve())
         try:
             with Image.open(path) as im:
@@ -105,31 +94,20 @@ def validate_store(root: Path) -> list[str]:
                     problems.append(f"{key}: image is {im.size[0]}x{im.size[1]}, expected {w}x{h}")
                 hsh = phash64(im.convert("RGB"))
         except FileNotFoundError:
-            problems.append(f"{key}: image {image} is missing")
+            problems.append(f"{key}: image {s.image} is missing")
             continue
         except Exception as exc:  # noqa: BLE001 - any decode error is a broken image
-            problems.append(f"{key}: image {image} does not decode ({type(exc).__name__})")
+            problems.append(f"{key}: image {s.image} does not decode ({type(exc).__name__})")
             continue
         for other, dist in index.find(hsh):
             problems.append(f"{key}: image within pHash distance {dist} of {other}")
         index.add(hsh, key)
-        if ids[r.get("id")] > 1:
-            problems.append(f"{key}: id {r.get('id')} is not unique")
-        if texts[r.get("text")] > 1:
-            problems.append(f"{key}: caption is not unique: {r.get('text')!r}")
-        span = _check_span(r)
-        if span:
-            problems.append(f"{key}: {span}")
-        else:  # token level: the labels HAMMER's BERT tokenizer will really see
-            problems.extend(f"{key}: HAMMER tokens: {p}" for p in hammer_span_problems(r["text"], r["fake_text_pos"]))
-        body = _headline_body(r)
-        for problem in headline_problems(body):
-            problems.append(f"{key}: caption {problem}: {r['text']!r}")
-        if r.get("fake_image_box") != [0, 0, w, h] and not _box_inside(r.get("fake_image_box"), w, h):
-            problems.append(f"{key}: fake_image_box {r.get('fake_image_box')} is not inside the image")
-        boxes = r.get("mtcnn_boxes")
-        if not isinstance(boxes, list) or not all(_box_inside(b, w, h) for b in boxes):
-            problems.append(f"{key}: mtcnn_boxes {boxes} not inside the image")
+        # token level: the labels HAMMER's BERT tokenizer will really see
+        problems.extend(
+            f"{key}: HAMMER tokens: {p}" for p in hammer_span_problems(s.text, s.fake_text_pos)
+        )
+        for problem in headline_problems(_headline_body(s)):
+            problems.append(f"{key}: caption {problem}: {s.text!r}")
     for bucket, (_, folder) in BUCKETS.items():
         d = root / folder
         if d.is_dir():
@@ -138,13 +116,14 @@ def validate_store(root: Path) -> list[str]:
                     problems.append(f"{p}: orphan file ({bucket}) with no record")
     snap = root / METADATA_JSON
     try:
-        snapshot = json.loads(snap.read_text())
-        if snapshot != records:
-            problems.append(f"{snap}: differs from {METADATA_JSONL} ({len(snapshot)} vs {len(records)} records)")
+        snapshot = json.loads(snap.read_text(encoding="utf-8"))
+        if snapshot != [obj for _, obj in rows]:
+            count = len(snapshot) if isinstance(snapshot, list) else "not a list of"
+            problems.append(f"{snap}: differs from {METADATA_JSONL} ({count} vs {len(rows)} records)")
     except FileNotFoundError:
         problems.append(f"{snap}: missing")
-    except json.JSONDecodeError as exc:
-        problems.append(f"{snap}: not valid JSON ({exc.msg})")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        problems.append(f"{snap}: not valid JSON ({type(exc).__name__})")
     if len(problems) > MAX_LISTED:
         problems = [*problems[:MAX_LISTED], f"... and {len(problems) - MAX_LISTED} more"]
     return problems
