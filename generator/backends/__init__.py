@@ -33,7 +33,7 @@ __all__ = [
     "make_backend",
 ]
 
-BACKENDS = ("openai", "composite")
+BACKENDS = ("openai", "composite", "diffusers")
 
 
 def make_backend(name: str, **kw: Any) -> Backend:
@@ -49,4 +49,8 @@ def make_backend(name: str, **kw: Any) -> Backend:
         from .composite import CompositeBackend
 
         return CompositeBackend(**kw)
+    if name == "diffusers":
+        from .diffusers_backend import DiffusersBackend
+
+        return DiffusersBackend(**kw)
     raise ValueError(f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-__all__ = ["Face", "FaceDetector", "GateResult", "face_gate"]
+__all__ = ["Face", "FaceDetector", "GateResult", "face_gate", "resolve_device"]
 
 REFERENCE_WIDTH = 1024
 # MTCNN's P-Net looks at 12x12 windows: a min_face_size below 12 would upsample the image.
@@ -55,6 +55,16 @@ class Face:
         return abs(math.degrees(math.atan2(ry - ly, rx - lx)))
 
 
+def resolve_device(spec: str | None) -> str:
+    """``None`` / ``"auto"`` -> ``"cuda"`` when CUDA is present (the current GPU: the one a
+    local diffusion backend in the same process uses), else ``"cpu"``; others pass through."""
+    if spec is None or spec == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return spec
+
+
 class FaceDetector:
     """MTCNN face detector that works at a reduced resolution and reports original pixels.
 
@@ -90,8 +100,7 @@ class FaceDetector:
             if threads < 1:
                 raise ValueError(f"threads must be >= 1, got {threads}")
             torch.set_num_threads(threads)
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         self.detect_size = detect_size
         self.min_face_px = min_face_px
         self.device = torch.device(device)
