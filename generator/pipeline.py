@@ -528,4 +528,8 @@ def run_generate(cfg: Config) -> int:
         return 3
     print(f"dgm4plus: {cfg.OUT_ROOT} holds {sum(stats.final_counts.values())} samples "
           f"({', '.join(f'{b} {n}' for b, n in stats.final_counts.items())})", file=sys.stderr)
+    from generator.split_check import store_split_warnings
+
+    for line in store_split_warnings(cfg.OUT_ROOT):
+        print(f"dgm4plus: warning: {line}", file=sys.stderr)
     return 0

@@ -31,8 +31,11 @@ def out(store, tmp_path_factory):
 
 def _hammer_read(out, split_file):
     """What HAMMER's loader does with one metadata file (minus tensors)."""
-    with open(out / "metadata" / split_file, encoding="utf-8") as fh:
-        ann = json.load(fh)
+    # HAMMER: json.load(open(f, 'r')), no encoding: the export is ASCII, so any locale reads it
+    with open(out / "DGM4" / "metadata" / split_file, "rb") as fh:
+        raw = fh.read()
+    assert raw.isascii()
+    ann = json.loads(raw.decode("ascii"))
     assert isinstance(ann, list)
     items = []
     for rec in ann:
@@ -47,13 +50,13 @@ def _hammer_read(out, split_file):
 
 
 def test_layout_and_record_keys(out):
-    assert sorted(p.name for p in (out / "metadata").iterdir()) == [
+    assert sorted(p.name for p in (out / "DGM4" / "metadata").iterdir()) == [
         "test.json",
         "train.json",
         "val.json",
     ]
     for split_file in DGM4_SPLIT_FILES.values():
-        for rec in json.loads((out / "metadata" / split_file).read_text(encoding="utf-8")):
+        for rec in json.loads((out / "DGM4" / "metadata" / split_file).read_text(encoding="utf-8")):
             assert set(rec) == set(DGM4_KEYS)
             assert rec["image"].startswith("DGM4/") and (out / rec["image"]).is_file()
             assert isinstance(rec["fake_cls"], str)
@@ -84,7 +87,7 @@ def test_splits_match_the_builder(out, store, tmp_path):
     b.download_and_prepare()
     for split in SPLITS:
         ids = set(b.as_dataset(split=split)["id"]) if b.info.splits[split].num_examples else set()
-        rows = json.loads((out / "metadata" / DGM4_SPLIT_FILES[split]).read_text(encoding="utf-8"))
+        rows = json.loads((out / "DGM4" / "metadata" / DGM4_SPLIT_FILES[split]).read_text(encoding="utf-8"))
         assert {r["id"] for r in rows} == ids and ids
 
 
@@ -100,7 +103,7 @@ def test_origin_can_be_spelled_orig(store, tmp_path):
     classes = {
         r["fake_cls"]
         for f in DGM4_SPLIT_FILES.values()
-        for r in json.loads((out / "metadata" / f).read_text(encoding="utf-8"))
+        for r in json.loads((out / "DGM4" / "metadata" / f).read_text(encoding="utf-8"))
     }
     assert classes == {"orig", "text_attribute", "text_swap"}
 
@@ -123,6 +126,6 @@ def test_refuses_a_foreign_folder_and_replaces_its_own(store, tmp_path):
     with pytest.raises(UsageError, match="not empty"):
         export_dgm4(store.root, foreign)
     out = export_dgm4(store.root, tmp_path / "mine")
-    (out / "metadata" / "old.json").write_text("[]")
+    (out / "DGM4" / "metadata" / "old.json").write_text("[]")
     export_dgm4(store.root, out)
-    assert not (out / "metadata" / "old.json").exists()
+    assert not (out / "DGM4" / "metadata" / "old.json").exists()

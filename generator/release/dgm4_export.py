@@ -1,11 +1,12 @@
 """Export a store in the DGM4 layout that HAMMER's loader reads.
 
-Layout::
+Layout (``<out>`` is HAMMER's ``datasets/`` folder as it is: its configs read
+``datasets/DGM4/metadata/{train,val,test}.json`` and join ``image`` onto ``datasets/``)::
 
     <out>/
-      metadata/train.json   JSON lists of records (DGM4 splits: train / val / test)
-      metadata/val.json
-      metadata/test.json
+      DGM4/metadata/train.json                     JSON lists of records (DGM4 splits:
+      DGM4/metadata/val.json                        train / val / test), ASCII-escaped so
+      DGM4/metadata/test.json                       they read under any locale
       DGM4/origin/generated/<id>.jpg               images, hard-linked from the store
       DGM4/manipulation/text_attribute/<id>.jpg    (copied when a link is impossible,
       DGM4/manipulation/text_swap/<id>.jpg          e.g. across file systems)
@@ -14,6 +15,8 @@ Each record holds DGM4's keys: ``id``, ``image`` (always starting with ``DGM4/``
 store folder is called), ``text``, ``fake_cls`` (a string), ``fake_image_box``, ``fake_text_pos``
 and ``mtcnn_boxes``. A sample is in the same split as in the ``datasets`` builder (the split is a
 function of its id). HAMMER joins ``image`` onto its data root, so point it at ``<out>``.
+HAMMER opens the JSON with ``open(f, 'r')``, i.e. in the locale's encoding: the files are pure
+ASCII (``\\uXXXX`` escapes), so they load the same under a Windows code page as under UTF-8.
 
 Before anything is written every record is checked the way HAMMER will use it: each
 ``fake_text_pos`` index must name a word of ``pre_caption(text, 50)`` and ``fake_image_box`` must
@@ -43,11 +46,14 @@ from generator.schema import (
     SampleRules,
     released_image_box,
 )
+from generator.split_check import warn_empty_splits
 from generator.splits import DGM4_SPLIT_FILES, SPLITS, check_ratios, split_of
 from generator.store_reader import image_path, load_samples, read_image, resolve_store, store_rules
 
 MARKER = ".dgm4plus-dgm4-export.json"
 DGM4_ROOT = "DGM4"
+#: The split files' folder inside ``<out>``: HAMMER's configs name ``DGM4/metadata/<split>.json``.
+METADATA_DIR = f"{DGM4_ROOT}/metadata"
 
 
 def _check_out(out: Path, root: Path) -> None:
@@ -116,6 +122,7 @@ def export_dgm4(
     by_split: dict[str, list[dict[str, Any]]] = {name: [] for name in SPLITS}
     for sample, row in converted:
         by_split[split_of(sample.id, ratios)].append(row)
+    warn_empty_splits(((s.fake_cls, s.id) for s in samples), ratios, "export-dgm4")
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(
@@ -125,13 +132,13 @@ def export_dgm4(
         modes = {"link": 0, "copy": 0}
         for sample, row in converted:
             modes[_link_or_copy(image_path(root, sample), tmp / row["image"])] += 1
-        meta = tmp / "metadata"
-        meta.mkdir()
+        meta = tmp / METADATA_DIR
+        meta.mkdir(parents=True)
         for split, rows in by_split.items():
-            body = json.dumps(rows, ensure_ascii=False, indent=1)
-            (meta / DGM4_SPLIT_FILES[split]).write_text(body + "\n", encoding="utf-8")
+            body = json.dumps(rows, ensure_ascii=True, indent=1)
+            (meta / DGM4_SPLIT_FILES[split]).write_text(body + "\n", encoding="ascii")
         marker = {
-            "format": 1,
+            "format": 2,  # 2: metadata/ inside DGM4/ (HAMMER's datasets/ layout)
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "store": root.name,
             "split_ratios": list(ratios),
@@ -148,4 +155,4 @@ def export_dgm4(
     return out_path
 
 
-__all__ = ["DGM4_KEYS", "MARKER", "dgm4_record", "export_dgm4"]
+__all__ = ["DGM4_KEYS", "MARKER", "METADATA_DIR", "dgm4_record", "export_dgm4"]

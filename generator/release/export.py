@@ -45,6 +45,7 @@ from generator.release.card import (
 )
 from generator.release.contact_sheet import make_contact_sheet
 from generator.schema import DEFAULT_FAKE_IMAGE_BOX, dgm4plus_features
+from generator.split_check import warn_empty_splits
 from generator.splits import SPLITS, check_ratios
 from generator.store import load_runs
 from generator.store_reader import load_samples, resolve_store
@@ -232,6 +233,7 @@ def export_dataset(
     # Checked Samples (the builder checks them again, each config on its own); the contact
     # sheet and the card read their stored form.
     records = [s.to_json() for s in load_samples(root)]
+    warn_empty_splits(((r["fake_cls"], r["id"]) for r in records), ratios, "export")
     out_path = Path(out).expanduser()
     out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
     _check_out(out_path, root)
