@@ -247,6 +247,10 @@ def _cmd_generate(ns: argparse.Namespace) -> int:
     from generator.pipeline import run_generate
 
     cfg = config_from(ns)
+    if cfg.RAY:  # the shards as Ray tasks, then a merge
+        from generator.ray_engine import run_ray
+
+        return run_ray(cfg)
     return run_generate(cfg)
 
 
@@ -332,6 +336,12 @@ COMMANDS: list[Command] = [
         "reject samples by id: left out of every release, never generated again",
         "generator.review.commands:cmd_reject",
         "generator.review.commands:reject_args",
+    ),
+    Command(
+        "merge",
+        "unite shard stores (generate --shard I/N) into one store, deterministically",
+        "generator.shards:cmd_merge",
+        "generator.shards:merge_args",
     ),
 ]
 

@@ -10,8 +10,10 @@ item is replaced by the shard's next own key (an unsharded run takes the next ke
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.errors import ConfigError
@@ -87,3 +89,17 @@ def check_scale_out_knobs(cfg: Config) -> None:
         parse_size(cfg.DIFFUSERS_SIZE)
     if not _DEVICE.match(cfg.DEVICE):
         raise ConfigError("DEVICE", f"expected auto, cpu, cuda, cuda:N or mps; got {cfg.DEVICE!r}")
+
+
+def merge_args(p: argparse.ArgumentParser) -> None:
+    """Flags of ``dgm4plus merge`` (kept here: this module imports nothing heavy)."""
+    p.add_argument("stores", nargs="+", type=Path, metavar="STORE",
+                   help="shard stores made by `dgm4plus generate --shard I/N` (any order)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="the merged store (new, or an earlier merge that it replaces)")
+
+
+def cmd_merge(ns: argparse.Namespace) -> int:
+    from generator.merge import run_merge
+
+    return run_merge(ns.stores, ns.out)
