@@ -155,7 +155,8 @@ def test_card_body(export, store):
         assert f"| `{knob}` |" in body
     assert "composite" in body and "test data" in body
     assert "Detecting and Grounding Multi-Modal Media Manipulation" in body
-    assert "@inproceedings{2025dgm4plus" in body and "year={2025}" in body
+    # DGM4+ is an arXiv preprint (2509.26047), cited with its authors (issue 9 item 7)
+    assert "@misc{singh2025dgm4plus" in body and "year={2025}" in body
 
 
 def test_license_is_configurable(store, tmp_path):

@@ -126,6 +126,14 @@ def install_folder(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _review_counts(root: Path, ids: Sequence[int]) -> dict[str, Any] | None:
+    """The review ledger's counts over the released ids (None when nobody reviewed)."""
+    from generator.reviews import review_summary
+
+    summary = review_summary(root, ids)
+    return summary.as_dict() if summary.reviewed else None
+
+
 def _build_into(
     tmp: Path,
     root: Path,
@@ -190,6 +198,7 @@ def _build_into(
             repo_id=repo_id,
             split_ratios=ratios,
             runs_count=len(runs),
+            reviews=_review_counts(root, columns["id"]),
         )
     )
     (tmp / "README.md").write_text(card, encoding="utf-8")

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.release.card import DEFAULT_LICENSE
+from generator.release.card import DEFAULT_LICENSE, validate_card
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -114,8 +114,11 @@ def push_release(
             repo_id=repo_id,
             split_ratios=split_ratios,
         )
-        action = "creating the repository"
+        action = "validating the card"
         try:
+            # Before anything is created or uploaded: a card the Hub refuses changes nothing.
+            validate_card((folder / "README.md").read_text(encoding="utf-8"))
+            action = "creating the repository"
             url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
             action = "uploading the release"
             commit = api.upload_folder(
