@@ -429,7 +429,8 @@ class Pipeline:
                 bar.close()
             self._remove_signals()
             self.store.snapshot()
-            self.store.append_run(self.stats.as_dict(cfg))
+            # the city table the datelines came from: the card credits it (GeoNames: CC BY 4.0)
+            self.store.append_run({**self.stats.as_dict(cfg), "city_source": self.cities.source})
             self.pool.shutdown(wait=True, cancel_futures=True)
         return self.stats
 

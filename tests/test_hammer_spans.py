@@ -153,3 +153,27 @@ def test_a_3000_item_plan_is_token_exact_headline_length_and_varied(cities, rule
         inside = sum(HEADLINE_MIN_WORDS <= n <= HEADLINE_MAX_WORDS for n in lengths)
         assert inside >= 0.99 * len(items), (cls, Counter(lengths))
         assert len({i.text for i in items}) >= 0.99 * len(items), cls
+
+
+def test_validate_reports_a_caption_that_is_not_token_exact(tmp_path):
+    import json
+
+    from fixtures_store import make_store
+
+    from generator.validate import validate_store
+
+    store = make_store(tmp_path, per_bucket=2)
+    assert not [p for p in validate_store(store.root) if "HAMMER tokens" in p]
+    records = [dict(r) for r in store.records]
+    rec = next(r for r in records if r["fake_cls"] == "text_attribute")
+    sep = " \u2014 " if " \u2014 " in rec["text"] else ": "
+    body = rec["text"].split(sep, 1)[1]
+    text = "XI\u2019AN, China \u2014 " + body  # a typographic apostrophe, as issue 9 found
+    shift = len(dgm4_words(text)) - len(dgm4_words(rec["text"]))
+    rec["text"] = text
+    rec["fake_text_pos"] = [i + shift for i in rec["fake_text_pos"]]
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    (store.root / "metadata.jsonl").write_text(lines, encoding="utf-8")
+    (store.root / "metadata.json").write_text(json.dumps(records, ensure_ascii=False), "utf-8")
+    problems = [p for p in validate_store(store.root) if "HAMMER tokens" in p]
+    assert len(problems) == 1 and "xi\u2019an" in problems[0] and "shift" in problems[0]

