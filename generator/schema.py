@@ -60,9 +60,12 @@ Box = tuple[int, int, int, int]
 _HEX16 = re.compile(r"[0-9a-fA-F]{16}")
 
 
+_CLASS_INDEX = {name: i for i, name in enumerate(CLASS_NAMES)}
+
+
 def sample_id(id_offset: int, fake_cls: str, k: int) -> int:
     """The id of plan item ``fake_cls/k`` in a store with ``id_offset``."""
-    return id_offset + CLASS_NAMES.index(fake_cls) * ID_STRIDE + k
+    return id_offset + _CLASS_INDEX[fake_cls] * ID_STRIDE + k
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +147,12 @@ def _probs(name: str, value: Any) -> tuple[float, ...]:
 
 
 def _box(name: str, value: Any, rules: SampleRules) -> Box:
-    if (
-        type(value) is not list
-        or len(value) != 4
-        or not all(type(v) is int for v in value)  # bool is not int here
-    ):
+    if type(value) is not list or len(value) != 4:
         raise _Bad(name, f"expected [x1, y1, x2, y2] of integers, got {_show(value)}")
     x1, y1, x2, y2 = value
+    # ``type(v) is int`` (not isinstance): a bool is not a coordinate.
+    if not (type(x1) is int and type(y1) is int and type(x2) is int and type(y2) is int):
+        raise _Bad(name, f"expected [x1, y1, x2, y2] of integers, got {_show(value)}")
     if not (0 <= x1 <= x2 <= rules.post_w and 0 <= y1 <= y2 <= rules.post_h):
         raise _Bad(name, f"box {value} is not inside the {rules.post_w}x{rules.post_h} image")
     return (x1, y1, x2, y2)
@@ -306,7 +308,8 @@ class Sample:
         num_people = optional["num_people"]
         if num_people is not None and num_people < 0:
             raise _Bad("num_people", f"expected 0 or more, got {num_people}")
-        extra = {k: v for k, v in obj.items() if k not in _DECLARED}
+        unknown = obj.keys() - _DECLARED
+        extra = {k: v for k, v in obj.items() if k in unknown} if unknown else {}
         return cls(
             id=ident,
             image=image,
@@ -416,12 +419,15 @@ def _image(value: Any, fake_cls: str, ident: int, rules: SampleRules) -> str:
 
 
 def _positions(value: Any, text: str, fake_cls: str, rules: SampleRules) -> tuple[int, ...]:
-    if not isinstance(value, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in value
-    ):
+    if type(value) is not list:
         raise _Bad("fake_text_pos", f"expected a list of integers, got {_show(value)}")
-    if any(b <= a for a, b in zip(value, value[1:], strict=False)):
-        raise _Bad("fake_text_pos", f"{_show(value)} is not strictly increasing")
+    last = -1
+    for i in value:  # one pass: integers (not bools), strictly increasing
+        if type(i) is not int:
+            raise _Bad("fake_text_pos", f"expected a list of integers, got {_show(value)}")
+        if i <= last:
+            raise _Bad("fake_text_pos", f"{_show(value)} is not strictly increasing")
+        last = i
     if value:
         n = len(dgm4_words(text))
         limit = min(n, rules.max_words)
