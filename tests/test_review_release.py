@@ -43,7 +43,7 @@ def test_reject_command_then_every_release_leaves_them_out(store, tmp_path):
     assert "readable signage" in card or "review" in card.lower()
 
     hammer = export_dgm4(store.root, tmp_path / "hammer")
-    listed = sorted(r["id"] for f in (hammer / "metadata").glob("*.json") for r in json.loads(f.read_text()))
+    listed = sorted(r["id"] for f in hammer.rglob("metadata/*.json") for r in json.loads(f.read_text()))
     assert listed == keep
 
     b = DGM4Plus(config_name="all", data_dir=str(store.root), cache_dir=str(tmp_path / "cache"))
