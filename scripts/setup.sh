@@ -12,14 +12,19 @@ if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>
   exit 1
 fi
 
-if ! command -v tesseract >/dev/null 2>&1; then
+# Debian packages: tesseract-ocr (OCR scrub) and chromium (the review page's browser tests).
+apt_missing=()
+command -v tesseract >/dev/null 2>&1 || apt_missing+=(tesseract-ocr)
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium)
+if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Debian's tesseract-ocr (OCR scrub)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null
+    echo "setup: installing Debian's ${apt_missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
   else
-    echo "setup: Tesseract is missing. Install it, then run this again:" >&2
-    echo "  sudo apt-get install -y tesseract-ocr     (Debian/Ubuntu)" >&2
-    echo "  brew install tesseract                    (macOS)" >&2
+    echo "setup: missing ${apt_missing[*]}. Install, then run this again:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${apt_missing[*]}     (Debian/Ubuntu)" >&2
+    echo "  (macOS: brew install tesseract; the browser tests need Chromium at /usr/bin/chromium)" >&2
     exit 1
   fi
 fi
