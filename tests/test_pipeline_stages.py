@@ -90,10 +90,11 @@ def test_decide_stops_the_run_at_the_rejection_limit(item):
 
 def test_records_carry_the_item_and_the_candidate(item):
     cfg = load_config(cli={"BACKEND": "composite", "SEED": 5}, env={})
-    rec = build_record(cfg, item, _candidate(0xAB), 2, "composite", "DGM4/origin/generated/0.jpg")
+    sample = build_record(cfg, item, _candidate(0xAB), 2, "composite", "DGM4/origin/generated/0.jpg")
+    rec = sample.to_json()
     assert rec["plan_key"] == item.plan_key and rec["text"] == item.text
     assert rec["phash"] == "00000000000000ab" and rec["attempt"] == 2
-    assert rec["fake_image_box"] == [0, 0, cfg.POST_W, cfg.POST_H]
+    assert rec["fake_image_box"] == []  # DGM4's convention: no region edited
     out = Outcome(item, calls=2, attempt_reasons=[RejectReason.FACES, RejectReason.QUALITY])
     entry = rejection_entry(out, RejectReason.QUALITY, "composite")
     assert entry["reason"] == "quality" and entry["attempt_reasons"] == ["faces", "quality"]
@@ -119,3 +120,67 @@ def test_process_is_deterministic(detector):
     a = process(img, "wide shot", detector, VisionSettings())
     b = process(img, "wide shot", detector, VisionSettings())
     assert a == b
+
+
+def _count_ocr(monkeypatch) -> list[int]:
+    """Wrap the real readable_words to count its runs."""
+    from generator.vision import ocr
+
+    calls: list[int] = []
+    real = ocr.readable_words
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ocr, "readable_words", counted)
+    return calls
+
+
+def test_strict_mode_reads_a_clean_image_once(detector, monkeypatch):
+    calls = _count_ocr(monkeypatch)
+    img = render_composite(3, "origin/0", 0, 1, "a lava lake under two suns", fault_rate=0.0).png
+    cand = process(img, "medium shot", detector, VisionSettings(strict_no_text=True))
+    assert isinstance(cand, Candidate)
+    assert len(calls) == 1
+    # the one check read the stored JPEG: it is the same file the candidate carries
+    plain = process(img, "medium shot", detector, VisionSettings())
+    assert isinstance(plain, Candidate) and cand.jpeg == plain.jpeg and cand.phash == plain.phash
+
+
+def test_strict_mode_blurs_a_sign_until_the_stored_jpeg_reads_clean(detector, monkeypatch):
+    from generator.vision.ocr import readable_words
+
+    s = VisionSettings(strict_no_text=True, ocr_max_passes=2)
+    signed = [render_composite(11, f"origin/{k}", 0, 1, "a snowy glacier", fault_rate=0.0,
+                               signage_rate=1.0).png for k in range(6)]
+    results = [process(png, "wide shot", detector, s) for png in signed]
+    blurred = 0
+    for png, res in zip(signed, results, strict=True):
+        if isinstance(res, Reject):
+            assert res.reason is RejectReason.OCR
+            continue
+        with Image.open(io.BytesIO(res.jpeg)) as im:
+            assert readable_words(im.convert("RGB"), res.boxes, conf_thresh=60, scale=2) == []
+        plain = process(png, "wide shot", detector, VisionSettings())
+        blurred += isinstance(plain, Candidate) and plain.jpeg != res.jpeg
+    assert blurred >= 1  # at least one sign was readable, blurred, and re-checked clean
+    calls = _count_ocr(monkeypatch)
+    process(signed[0], "wide shot", detector, VisionSettings(strict_no_text=True, ocr_max_passes=0))
+    assert len(calls) == 1  # no blur pass allowed: one check, no re-check
+
+
+def test_vision_shares_one_detector_built_by_warm_up():
+    import threading
+
+    from generator.vision.process import Vision
+
+    vision = Vision(VisionSettings())
+    vision.warm_up()
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(vision.detector())) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 3 and all(d is seen[0] for d in seen)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
 
-__all__ = ["ScrubResult", "readable_words", "scrub_text"]
+__all__ = ["ScrubResult", "blur_boxes", "readable_words", "scrub_text"]
 
 Box = tuple[float, float, float, float]
 
@@ -80,7 +80,7 @@ def readable_words(
     return words
 
 
-def _blur_boxes(img: Image.Image, boxes: Sequence[tuple[int, int, int, int]]) -> Image.Image:
+def blur_boxes(img: Image.Image, boxes: Sequence[tuple[int, int, int, int]]) -> Image.Image:
     """A copy of ``img`` with each box (padded) replaced by a strong Gaussian blur of itself."""
     out = img.copy() if img.mode in _BLUR_MODES else img.convert("RGB")
     for x1, y1, x2, y2 in boxes:
@@ -134,7 +134,7 @@ def scrub_text(
     passes = 0
     words = readable_words(current, face_boxes, conf_thresh, scale, psm)
     while words and passes < max_passes:
-        current = _blur_boxes(current, [box for _, box in words])
+        current = blur_boxes(current, [box for _, box in words])
         passes += 1
         words = readable_words(current, face_boxes, conf_thresh, scale, psm)
     return ScrubResult(image=current, ok=not words, passes=passes, words=tuple(w for w, _ in words))

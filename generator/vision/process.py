@@ -2,14 +2,14 @@
 
 :func:`process` is a pure function of the image bytes and the settings: no store access, no
 configuration object, no randomness.  The only state it touches is the face detector passed in
-(a torch model, used read-only).  :class:`Vision` holds the settings and a detector per worker
-thread for the pipeline.
+(a torch model, used read-only).  :class:`Vision` holds the settings and the detector for the
+pipeline's worker threads.
 """
 
 from __future__ import annotations
 
-import io
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -59,6 +59,7 @@ class VisionSettings:
     ocr_scale: int = 2
     ocr_max_passes: int = 1
     detect_size: int | None = 512
+    device: str = "auto"  # MTCNN's device: the GPU when there is one (DEVICE knob)
 
     @classmethod
     def from_config(cls, cfg: Config) -> VisionSettings:
@@ -76,6 +77,7 @@ class VisionSettings:
             ocr_scale=cfg.OCR_SCALE,
             ocr_max_passes=cfg.OCR_MAX_PASSES,
             detect_size=cfg.DETECT_SIZE,
+            device=cfg.DEVICE,
         )
 
 
@@ -115,43 +117,80 @@ def process(data: bytes, shot: str, detector: FaceDetector, s: VisionSettings) -
         return Reject(RejectReason(gate.reason or RejectReason.FACES))
     kept = gate.faces
     cropped, boxes = crop_for_shot(img, [f.box for f in kept], shot, s.post_w, s.post_h)
-    jpeg: bytes | None = None
     if s.strict_no_text:
-        from generator.vision.ocr import readable_words, scrub_text
-
-        ocr = {"conf_thresh": s.text_conf_thresh, "scale": s.ocr_scale}
-        result = scrub_text(cropped, boxes, max_passes=s.ocr_max_passes, **ocr)
-        if not result.ok:
+        scrubbed = scrub_stored(cropped, boxes, s)
+        if scrubbed is None:
             return Reject(RejectReason.OCR)
-        cropped = result.image
-        # The promise is about the stored file: check the JPEG as it will be read back
-        # (Tesseract can read a word in the JPEG that it missed before compression).
+        cropped, jpeg = scrubbed
+    else:
         jpeg = encode_jpeg(cropped, s.jpeg_quality)
-        with Image.open(io.BytesIO(jpeg)) as im:
-            if readable_words(im.convert("RGB"), boxes, **ocr):
-                return Reject(RejectReason.OCR)
     return Candidate(
-        jpeg=jpeg or encode_jpeg(cropped, s.jpeg_quality),
+        jpeg=jpeg,
         boxes=[list(map(int, b)) for b in boxes],
         probs=[round(float(f.prob), 5) for f in kept],
         phash=phash64(cropped),
     )
 
 
+def scrub_stored(
+    img: Image.Image, face_boxes: Sequence[tuple[int, int, int, int]], s: VisionSettings
+) -> tuple[Image.Image, bytes] | None:
+    """Blur readable text outside the faces until the *stored JPEG* reads clean.
+
+    The promise is about the stored file (Tesseract can read a word in the JPEG that it missed
+    before compression), so each check reads the JPEG as it will be read back: encode, decode,
+    OCR. A clean image costs one OCR run; each blur pass (at most ``ocr_max_passes``) one more.
+    Returns the (scrubbed) image and its JPEG, or None when words stay readable.
+    """
+    from generator.vision.ocr import blur_boxes, readable_words
+
+    def stored_words(im: Image.Image) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+        data = encode_jpeg(im, s.jpeg_quality)
+        words = readable_words(
+            decode_rgb(data), face_boxes, conf_thresh=s.text_conf_thresh, scale=s.ocr_scale
+        )
+        return data, [box for _, box in words]
+
+    jpeg, found = stored_words(img)
+    passes = 0
+    while found and passes < s.ocr_max_passes:
+        img = blur_boxes(img, found)
+        passes += 1
+        jpeg, found = stored_words(img)
+    return None if found else (img, jpeg)
+
+
 class Vision:
-    """The vision chain for worker threads: settings, plus one MTCNN detector per thread."""
+    """The vision chain for the worker threads: the settings and one shared MTCNN detector.
+
+    The detector is built once, under a lock, by whichever thread asks first: normally
+    :meth:`warm_up`, which the pipeline starts as soon as the run starts, so that importing
+    torch and building MTCNN overlap the first requests instead of following their answers.
+    One detector serves every thread: detection runs MTCNN's functional ``detect_face`` and
+    changes no state of the model.
+    """
 
     def __init__(self, settings: VisionSettings) -> None:
         self.settings = settings
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._det: FaceDetector | None = None
 
     def detector(self) -> FaceDetector:
-        det: FaceDetector | None = getattr(self._local, "det", None)
-        if det is None:
-            s = self.settings
-            det = FaceDetector(detect_size=s.detect_size, min_face_px=s.min_side_px)
-            self._local.det = det
-        return det
+        with self._lock:  # the first caller builds it; the others wait for that one
+            if self._det is None:
+                s = self.settings
+                self._det = FaceDetector(detect_size=s.detect_size, min_face_px=s.min_side_px,
+                                         device=s.device)
+            return self._det
+
+    def warm_up(self) -> None:
+        """Build the detector and pay the first-call costs (torch's first ops, the imports of
+        the pHash and OCR libraries) before the first image arrives."""
+        self.detector().detect(Image.new("RGB", (64, 64), (127, 127, 127)))
+        import imagehash  # noqa: F401 - imported for its import cost
+
+        if self.settings.strict_no_text:
+            import pytesseract  # noqa: F401 - imported for its import cost
 
     def process(self, data: bytes, shot: str) -> Candidate | Reject:
         return process(data, shot, self.detector(), self.settings)

@@ -1,0 +1,221 @@
+"""Start-up and OCR cost of a run, the code before the pipeline restructure against after it.
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench_startup_ocr.py [--baseline REV] [--candidate REV|DIR]
+        [--latency 1.0] [--repeats 3] [--ocr-samples 24]
+
+Both trees run in the same session, interleaved (baseline, candidate, baseline, ...), each in
+its own Python process with ``PYTHONPATH`` set to a copy of the tree that ``git archive REV``
+exports into a temporary folder (``--candidate DIR`` uses that folder as it is). The baseline
+defaults to the parent of the first commit whose subject starts with "pipeline stages:", the
+candidate to HEAD. One ``FakeOpenAIServer(images="composite", latency=L)`` on 127.0.0.1 (this
+process) answers both; its pictures are drawn before any timing, and each tree makes one
+untimed run first (the server's cache, the tree's .pyc files, the OS file cache).
+
+Measured:
+
+* time to the first accepted sample: ``dgm4plus generate --backend openai`` (the CLI, real
+  ``openai`` client) with 2 + 2 + 2 targets at CONCURRENCY 4, from the process start to the
+  first line of metadata.jsonl (polled every 5 ms), and the whole run's wall time;
+* client CPU per accepted sample with STRICT_NO_TEXT: one ``fill_store`` run (bench/_fill_child.py)
+  of ``--ocr-samples`` targets at CONCURRENCY 4, CPU of the client process plus the tesseract
+  processes it ran, after torch / MTCNN / pytesseract were imported (start-up excluded in both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _benchutil import ROOT, machine_line, median, save, table  # noqa: E402
+
+CHILD = Path(__file__).resolve().parent / "_fill_child.py"
+SEED = 4242
+KEY = "sk-bench"
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def default_baseline() -> str:
+    shas = git("log", "--format=%H", "--grep=^pipeline stages:").splitlines()
+    if not shas:
+        raise SystemExit("no commit starting 'pipeline stages:' found: pass --baseline REV")
+    return shas[-1] + "^"
+
+
+def export(rev: str, into: Path) -> tuple[Path, str]:
+    """``git archive rev`` unpacked into ``into``; returns the folder and the short sha."""
+    if Path(rev).is_dir():
+        return Path(rev).resolve(), f"folder {rev}"
+    sha = git("rev-parse", "--short", rev)
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", sha], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into, sha
+
+
+def child_env(tree: Path, base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DGM4PLUS_", "OPENAI_"))}
+    env.update(PYTHONPATH=str(tree), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=base_url)
+    return env
+
+
+def first_sample(tree: Path, base_url: str, work: Path) -> dict[str, float]:
+    """One CLI run: seconds from the process start to the first accepted record, and in all."""
+    out = work / "DGM4"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "generator.cli", "generate", "--backend", "openai", "--out",
+           str(out), "--seed", str(SEED), "--origin", "2", "--text-attribute", "2",
+           "--text-swap", "2", "--concurrency", "4"]
+    meta = out / "metadata.jsonl"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=tree, env=child_env(tree, base_url),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = float("nan")
+    while proc.poll() is None:
+        if first != first and meta.exists() and b"\n" in meta.read_bytes():
+            first = time.perf_counter() - t0
+        time.sleep(0.005)
+    total = time.perf_counter() - t0
+    err = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{tree}: generate exited {proc.returncode}:\n{err}")
+    if first != first:  # finished between two polls
+        first = total
+    return {"first": first, "total": total}
+
+
+def ocr_cpu(tree: Path, base_url: str, work: Path, n: int) -> dict[str, float]:
+    out = work / "DGM4"
+    shutil.rmtree(out, ignore_errors=True)
+    a, b = divmod(n, 3)
+    targets = [a + (1 if i < b else 0) for i in range(3)]
+    proc = subprocess.run(
+        [sys.executable, str(CHILD), str(out), str(SEED), "4", *map(str, targets), "1"],
+        cwd=tree, env=child_env(tree, base_url), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{tree}: fill_store exited {proc.returncode}:\n{proc.stderr}")
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    row["cpu_per_sample"] = row["cpu"] / max(1, row["accepted"])
+    return row
+
+
+def prewarm(srv, n: int) -> float:
+    """Draw the server's pictures for the first plan items of every bucket."""
+    from generator.config import BUCKETS, load_config
+    from generator.plan import plan_item
+    from generator.text.datelines import load_cities
+
+    cfg = load_config(cli={"BACKEND": "openai", "SEED": SEED}, env={})
+    cities = load_cities(None)
+    t0 = time.perf_counter()
+    for bucket in BUCKETS:
+        for k in range(n // 3 + 8):
+            srv._image_b64(plan_item(cfg, cities, bucket, k).prompt)
+    return time.perf_counter() - t0
+
+
+def run(args: argparse.Namespace) -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="dgm4plus-bench-startup-"))
+    try:
+        trees = {
+            "baseline": export(args.baseline or default_baseline(), tmp / "baseline"),
+            "candidate": export(args.candidate, tmp / "candidate"),
+        }
+        # The server and the plan come from the candidate tree, not from a working tree that
+        # others may be editing while this runs.
+        sys.path.insert(0, str(trees["candidate"][0]))
+        from tests.fakes.openai_server import FakeOpenAIServer
+
+        results: dict[str, dict[str, list[dict[str, float]]]] = {
+            name: {"first": [], "ocr": []} for name in trees
+        }
+        with FakeOpenAIServer(images="composite", latency=args.latency) as srv:
+            drawn = prewarm(srv, args.ocr_samples)
+            print(f"pre-drew the server's pictures in {drawn:.0f} s", file=sys.stderr)
+            for name, (tree, _) in trees.items():  # untimed: caches, .pyc files
+                first_sample(tree, srv.base_url, tmp / f"warm-{name}")
+            for rep in range(args.repeats):
+                for name, (tree, _) in trees.items():
+                    r = first_sample(tree, srv.base_url, tmp / f"run-{name}")
+                    results[name]["first"].append(r)
+                    print(f"[{rep}] {name}: first sample {r['first']:.2f} s, run "
+                          f"{r['total']:.2f} s", file=sys.stderr)
+                for name, (tree, _) in trees.items():
+                    o = ocr_cpu(tree, srv.base_url, tmp / f"ocr-{name}", args.ocr_samples)
+                    results[name]["ocr"].append(o)
+                    print(f"[{rep}] {name}: STRICT_NO_TEXT {o['cpu_per_sample'] * 1000:.0f} ms "
+                          f"CPU per sample ({o['accepted']} accepted, {o['calls']} calls)",
+                          file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report(args, trees, results)
+
+
+def report(args, trees, results) -> str:
+    def med(name: str, part: str, key: str) -> float:
+        return median([r[key] for r in results[name][part]])
+
+    rows = []
+    for name, (_, label) in trees.items():
+        firsts = ", ".join(f"{r['first']:.2f}" for r in results[name]["first"])
+        cpus = ", ".join(f"{r['cpu_per_sample'] * 1000:.0f}" for r in results[name]["ocr"])
+        acc = results[name]["ocr"][0]
+        rows.append([
+            f"{name} ({label})",
+            f"{med(name, 'first', 'first'):.2f} ({firsts})",
+            f"{med(name, 'first', 'total'):.2f}",
+            f"{med(name, 'ocr', 'cpu_per_sample') * 1000:.0f} ({cpus})",
+            f"{acc['accepted']} / {acc['calls']}",
+        ])
+    ratio_first = med("candidate", "first", "first") / med("baseline", "first", "first")
+    ratio_cpu = med("candidate", "ocr", "cpu_per_sample") / med("baseline", "ocr", "cpu_per_sample")
+    header = ["code", "first accepted sample, s: median (runs)", "6-sample run, s",
+              "STRICT_NO_TEXT client CPU ms / accepted sample: median (runs)",
+              "accepted / calls (OCR run)"]
+    return "\n".join([
+        "# Start-up and OCR: before and after the pipeline restructure",
+        "",
+        f"FakeOpenAIServer(images='composite', latency={args.latency} s) on 127.0.0.1, real "
+        f"`openai` client; {args.repeats} interleaved runs per tree, seed {SEED}, CONCURRENCY 4. "
+        f"First sample: `dgm4plus generate --backend openai` with 2 + 2 + 2 targets, process "
+        f"start to the first metadata.jsonl line. OCR: `fill_store` with STRICT_NO_TEXT and "
+        f"{args.ocr_samples} targets, client + tesseract CPU after the imports. {machine_line()}.",
+        "",
+        table(header, rows, "lrrrr"),
+        "",
+        f"Candidate / baseline: first sample {ratio_first:.2f}x, STRICT_NO_TEXT CPU per "
+        f"accepted sample {ratio_cpu:.2f}x.",
+        "",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default=None,
+                        help="git revision of the code before (default: parent of the first "
+                             "'pipeline stages:' commit)")
+    parser.add_argument("--candidate", default="HEAD", help="git revision, or a source folder")
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds per request (L)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ocr-samples", type=int, default=24)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    save("startup_ocr", run(args), args.out)
+
+
+if __name__ == "__main__":
+    main()
