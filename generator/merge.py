@@ -38,11 +38,25 @@ from generator.store import (
 from generator.vision.dedup import CaptionIndex, PHashIndex
 
 #: Knobs that change how a run goes, not what it makes: shards may differ in them.
-OPERATIONAL_KNOBS = frozenset({
-    "OUT_ROOT", "SHARD", "CONCURRENCY", "MAX_IMAGE_CALLS", "MAX_COST", "MAX_RETRIES",
-    "REQUEST_TIMEOUT", "SNAP_EVERY", "RAY", "RAY_SHARDS", "IMAGES_PER_MINUTE", "DEVICE",
-    "BATCH_SIZE", "KEEP_REJECTED", "CITY_DATA_PATH",
-})
+OPERATIONAL_KNOBS = frozenset(
+    {
+        "OUT_ROOT",
+        "SHARD",
+        "CONCURRENCY",
+        "MAX_IMAGE_CALLS",
+        "MAX_COST",
+        "MAX_RETRIES",
+        "REQUEST_TIMEOUT",
+        "SNAP_EVERY",
+        "RAY",
+        "RAY_SHARDS",
+        "IMAGES_PER_MINUTE",
+        "DEVICE",
+        "BATCH_SIZE",
+        "KEEP_REJECTED",
+        "CITY_DATA_PATH",
+    }
+)
 BOUND = ("SEED", "ID_OFFSET", "POST_W", "POST_H")
 BUCKET_ORDER = {b: i for i, b in enumerate(BUCKETS)}
 
@@ -73,7 +87,11 @@ class MergeReport:
     def line(self) -> str:
         held = ", ".join(f"{b} {n}" for b, n in self.counts.items())
         extra = "; ".join(f"{n} {r}" for r, n in self.dropped.items() if n)
-        miss = f"; shards missing: {', '.join(map(str, self.missing_shards))}" if self.missing_shards else ""
+        miss = (
+            f"; shards missing: {', '.join(map(str, self.missing_shards))}"
+            if self.missing_shards
+            else ""
+        )
         return f"merged into {self.out}: {held}" + (f" (left out: {extra})" if extra else "") + miss
 
 
@@ -83,11 +101,15 @@ def read_store(root: Path) -> ShardStore:
     root = Path(root)
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
-        raise UsageError(f"{root}: not a dgm4plus store (no {MANIFEST}); pass shard stores made by "
-                         "`dgm4plus generate --shard I/N`")
+        raise UsageError(
+            f"{root}: not a dgm4plus store (no {MANIFEST}); pass shard stores made by "
+            "`dgm4plus generate --shard I/N`"
+        )
     holder = writer_of(root)
     if holder is not None:
-        raise UsageError(f"{root} is being written ({holder.describe()}); merge it once that run ends")
+        raise UsageError(
+            f"{root} is being written ({holder.describe()}); merge it once that run ends"
+        )
     try:
         manifest = json.loads(manifest_path.read_text())
     except (ValueError, OSError):
@@ -106,26 +128,36 @@ def _check_compatible(stores: Sequence[ShardStore]) -> tuple[int, dict[str, Any]
     for s in stores:
         for key in BOUND:
             if s.manifest.get(key) != first.manifest.get(key):
-                raise UsageError(f"{s.root} was made with {key}={s.manifest.get(key)}, {first.root} with "
-                                 f"{key}={first.manifest.get(key)}: shards of one run only")
+                raise UsageError(
+                    f"{s.root} was made with {key}={s.manifest.get(key)}, {first.root} with "
+                    f"{key}={first.manifest.get(key)}: shards of one run only"
+                )
         spec = s.manifest.get("SHARD")
         if not spec:
-            raise UsageError(f"{s.root} is not a shard (its {MANIFEST} has no SHARD); make shards with "
-                             "`dgm4plus generate --shard I/N`")
+            raise UsageError(
+                f"{s.root} is not a shard (its {MANIFEST} has no SHARD); make shards with "
+                "`dgm4plus generate --shard I/N`"
+            )
         shard = parse_shard(str(spec), knob=f"{s.root / MANIFEST}: SHARD")
         counts.setdefault(shard.count, s.root)
         if shard.index in seen:
-            raise UsageError(f"{s.root} and {seen[shard.index]} are both shard {shard}: pass each shard once")
+            raise UsageError(
+                f"{s.root} and {seen[shard.index]} are both shard {shard}: pass each shard once"
+            )
         seen[shard.index] = s.root
     if len(counts) > 1:
-        raise UsageError(f"shards of different splits: {', '.join(f'{p} (of {n})' for n, p in counts.items())}")
+        raise UsageError(
+            f"shards of different splits: {', '.join(f'{p} (of {n})' for n, p in counts.items())}"
+        )
     ref = first.knobs
     for s in stores[1:]:
         mine = s.knobs
         for key in sorted((set(ref) | set(mine)) - OPERATIONAL_KNOBS):
             if ref.get(key) != mine.get(key):
-                raise UsageError(f"{s.root} was made with {key}={mine.get(key)!r}, {first.root} with "
-                                 f"{key}={ref.get(key)!r}: shards must share every knob that shapes the data")
+                raise UsageError(
+                    f"{s.root} was made with {key}={mine.get(key)!r}, {first.root} with "
+                    f"{key}={ref.get(key)!r}: shards must share every knob that shapes the data"
+                )
     n = next(iter(counts))
     return n, ref
 
@@ -135,8 +167,9 @@ def _plan_order(record: dict[str, Any]) -> tuple[int, int]:
     return k, BUCKET_ORDER[bucket]
 
 
-def select(stores: Sequence[ShardStore], targets: dict[str, int] | None, phash_max: int
-           ) -> tuple[list[tuple[ShardStore, dict[str, Any]]], list[dict[str, Any]]]:
+def select(
+    stores: Sequence[ShardStore], targets: dict[str, int] | None, phash_max: int
+) -> tuple[list[tuple[ShardStore, dict[str, Any]]], list[dict[str, Any]]]:
     """The records the merged store keeps, in plan order, and rejection lines for the rest."""
     pool = sorted(((s, r) for s in stores for r in s.records), key=lambda sr: _plan_order(sr[1]))
     phashes = PHashIndex(phash_max)
@@ -155,9 +188,17 @@ def select(stores: Sequence[ShardStore], targets: dict[str, int] | None, phash_m
             reason = "duplicate_image"
         if reason is not None:
             if reason != "over_target":
-                dropped.append({"plan_key": rec["plan_key"], "fake_cls": bucket, "reason": reason,
-                                "attempt_reasons": [], "calls": 0, "backend": rec.get("backend"),
-                                "merged_from": str(store.root)})
+                dropped.append(
+                    {
+                        "plan_key": rec["plan_key"],
+                        "fake_cls": bucket,
+                        "reason": reason,
+                        "attempt_reasons": [],
+                        "calls": 0,
+                        "backend": rec.get("backend"),
+                        "merged_from": str(store.root),
+                    }
+                )
             continue
         phashes.add(int(rec["phash"], 16), rec["plan_key"])
         captions.add(rec["text"], rec["plan_key"])
@@ -185,16 +226,23 @@ def merge_stores(inputs: Sequence[Path], out: Path) -> MergeReport:
     if out.resolve() in resolved:
         raise UsageError(f"--out {out} is one of the inputs; merge into a new folder")
     # Inputs in a canonical order (by shard index), so nothing below depends on argument order.
-    stores = sorted((read_store(p) for p in inputs), key=lambda s: parse_shard(str(s.manifest.get("SHARD") or "0/1")).index)
+    stores = sorted(
+        (read_store(p) for p in inputs),
+        key=lambda s: parse_shard(str(s.manifest.get("SHARD") or "0/1")).index,
+    )
     n, knobs = _check_compatible(stores)
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or _is_merged(out))):
         raise UsageError(f"--out {out} exists and is not an earlier merge; pick a new folder")
+    if out.is_dir() and _is_merged(out):
+        _check_nothing_added(out, stores)
     targets = None
     if all(k in knobs for k in ("TARGET_LITERAL", "TARGET_INV_EMO", "TARGET_IRRELEV")):
         targets = {b: int(knobs[knob]) for b, (knob, _) in BUCKETS.items()}
     kept, dropped = select(stores, targets, int(knobs.get("PHASH_DISTANCE_MAX", 3)))
     report = MergeReport(out=out)
-    report.missing_shards = sorted(set(range(n)) - {parse_shard(str(s.manifest["SHARD"])).index for s in stores})
+    report.missing_shards = sorted(
+        set(range(n)) - {parse_shard(str(s.manifest["SHARD"])).index for s in stores}
+    )
     for row in dropped:
         report.dropped[row["reason"]] = report.dropped.get(row["reason"], 0) + 1
     over = sum(len(s.records) for s in stores) - len(kept) - len(dropped)
@@ -217,6 +265,19 @@ def merge_stores(inputs: Sequence[Path], out: Path) -> MergeReport:
     return report
 
 
+def _check_nothing_added(out: Path, stores: Sequence[ShardStore]) -> None:
+    """An earlier merge may be replaced only if it holds nothing the shards lack (a top-up run
+    on the merged store writes samples that exist nowhere else)."""
+    have = {r["plan_key"] for s in stores for r in s.records}
+    rows, _ = read_jsonl(out / METADATA_JSONL, repair=False)
+    extra = [r["plan_key"] for r in rows if r.get("plan_key") not in have]
+    if extra:
+        raise UsageError(
+            f"--out {out} holds {len(extra)} sample(s) that no shard has (e.g. {extra[0]}, "
+            "from a run on the merged store); merge into a new folder instead"
+        )
+
+
 def _is_merged(root: Path) -> bool:
     try:
         return "merged_from" in json.loads((root / MANIFEST).read_text())
@@ -224,9 +285,14 @@ def _is_merged(root: Path) -> bool:
         return False
 
 
-def _write_merged(tmp: Path, name: str, stores: Sequence[ShardStore],
-                  kept: Sequence[tuple[ShardStore, dict[str, Any]]], dropped: list[dict[str, Any]],
-                  n: int) -> None:
+def _write_merged(
+    tmp: Path,
+    name: str,
+    stores: Sequence[ShardStore],
+    kept: Sequence[tuple[ShardStore, dict[str, Any]]],
+    dropped: list[dict[str, Any]],
+    n: int,
+) -> None:
     for _, folder in BUCKETS.values():
         (tmp / folder).mkdir(parents=True, exist_ok=True)
     records = []
@@ -235,22 +301,34 @@ def _write_merged(tmp: Path, name: str, stores: Sequence[ShardStore],
         file_name = str(rec["image"]).rpartition("/")[2]
         src = store.root.parent / rec["image"]
         if not src.is_file():
-            src = store.root / BUCKETS[bucket][1] / file_name  # a shard folder renamed after its run
+            src = (
+                store.root / BUCKETS[bucket][1] / file_name
+            )  # a shard folder renamed after its run
         if not src.is_file():
-            raise UsageError(f"{store.root}: image of {rec['plan_key']} is missing ({rec['image']}); "
-                             f"resume that shard (`dgm4plus generate --shard ... --out {store.root}`) first")
+            raise UsageError(
+                f"{store.root}: image of {rec['plan_key']} is missing ({rec['image']}); "
+                f"resume that shard (`dgm4plus generate --shard ... --out {store.root}`) first"
+            )
         _link_or_copy(src, tmp / BUCKETS[bucket][1] / file_name)
         records.append({**rec, "image": f"{name}/{BUCKETS[bucket][1]}/{file_name}"})
-    rejected = sorted((r for s in stores for r in s.rejected), key=lambda r: (str(r.get("plan_key")),
-                                                                             json.dumps(r, sort_keys=True)))
+    rejected = sorted(
+        (r for s in stores for r in s.rejected),
+        key=lambda r: (str(r.get("plan_key")), json.dumps(r, sort_keys=True)),
+    )
     _write_lines(tmp / METADATA_JSONL, records)
     write_atomic(tmp / METADATA_JSON, (json.dumps(records, ensure_ascii=False) + "\n").encode())
     _write_lines(tmp / REJECTED_JSONL, [*rejected, *dropped])
     runs = [{**run, "shard": s.manifest.get("SHARD")} for s in stores for run in s.runs]
     _write_lines(tmp / RUNS_JSONL, runs)
     manifest = {k: stores[0].manifest.get(k) for k in BOUND}
-    manifest.update({"SHARD": None, "format": stores[0].manifest.get("format", 1),
-                     "merged_from": [f"{s.manifest.get('SHARD')}" for s in stores], "shards": n})
+    manifest.update(
+        {
+            "SHARD": None,
+            "format": stores[0].manifest.get("format", 1),
+            "merged_from": [f"{s.manifest.get('SHARD')}" for s in stores],
+            "shards": n,
+        }
+    )
     write_atomic(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
 
 

@@ -48,7 +48,9 @@ def parse_shard(text: str, knob: str = "SHARD") -> Shard:
     """``"I/N"`` with 0 <= I < N; anything else is a :class:`ConfigError` naming ``knob``."""
     m = _SHARD.match(text)
     if not m:
-        raise ConfigError(knob, f"expected I/N such as 0/4 (shard I of N, counted from 0); got {text!r}")
+        raise ConfigError(
+            knob, f"expected I/N such as 0/4 (shard I of N, counted from 0); got {text!r}"
+        )
     index, count = int(m.group(1)), int(m.group(2))
     if count < 1 or index >= count:
         raise ConfigError(knob, f"expected 0 <= I < N in I/N; got {text!r}")
@@ -75,7 +77,9 @@ def parse_size(text: str, knob: str = "DIFFUSERS_SIZE") -> tuple[int, int]:
     w, h = int(m.group(1)), int(m.group(2))
     for side in (w, h):
         if side % 16 or not 32 <= side <= 4096:
-            raise ConfigError(knob, f"each side must be a multiple of 16 between 32 and 4096; got {text!r}")
+            raise ConfigError(
+                knob, f"each side must be a multiple of 16 between 32 and 4096; got {text!r}"
+            )
     return w, h
 
 
@@ -93,10 +97,20 @@ def check_scale_out_knobs(cfg: Config) -> None:
 
 def merge_args(p: argparse.ArgumentParser) -> None:
     """Flags of ``dgm4plus merge`` (kept here: this module imports nothing heavy)."""
-    p.add_argument("stores", nargs="+", type=Path, metavar="STORE",
-                   help="shard stores made by `dgm4plus generate --shard I/N` (any order)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR",
-                   help="the merged store (new, or an earlier merge that it replaces)")
+    p.add_argument(
+        "stores",
+        nargs="+",
+        type=Path,
+        metavar="STORE",
+        help="shard stores made by `dgm4plus generate --shard I/N` (any order)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the merged store (new, or an earlier merge that it replaces)",
+    )
 
 
 def cmd_merge(ns: argparse.Namespace) -> int:

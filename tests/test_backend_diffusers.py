@@ -37,13 +37,31 @@ def _offline(monkeypatch, tmp_path):
 
 
 def _reqs(seed: int = 7, attempt: int = 0) -> list[ImageRequest]:
-    return [ImageRequest(prompt=p, plan_key=f"origin/{k}", seed=seed, attempt=attempt, num_people=1,
-                         backdrop="a volcano", backdrop_kind="absurd") for k, p in enumerate(PROMPTS)]
+    return [
+        ImageRequest(
+            prompt=p,
+            plan_key=f"origin/{k}",
+            seed=seed,
+            attempt=attempt,
+            num_people=1,
+            backdrop="a volcano",
+            backdrop_kind="absurd",
+        )
+        for k, p in enumerate(PROMPTS)
+    ]
 
 
 def _backend(folder, batch_size: int, budget: int | None = None, **kw) -> DiffusersBackend:
-    return make_backend("diffusers", budget=CallBudget(budget), model=str(folder), device="cpu",
-                        steps=2, size=(64, 48), batch_size=batch_size, **kw)
+    return make_backend(
+        "diffusers",
+        budget=CallBudget(budget),
+        model=str(folder),
+        device="cpu",
+        steps=2,
+        size=(64, 48),
+        batch_size=batch_size,
+        **kw,
+    )
 
 
 async def _all(backend: DiffusersBackend, reqs: list[ImageRequest]) -> list[Generated]:
@@ -88,14 +106,21 @@ def test_same_seed_same_bytes_whatever_the_batch_size(tiny_flux):
     assert [g.data for g in mixed] == [alone[i].data for i in order]
     # The images do differ with the plan key, the attempt and the run seed.
     assert len({g.data for g in alone}) == len(alone)
-    again = asyncio.run(_all(_backend(tiny_flux, batch_size=4), _reqs(attempt=1)[:1] + _reqs(seed=8)[:1]))
+    again = asyncio.run(
+        _all(_backend(tiny_flux, batch_size=4), _reqs(attempt=1)[:1] + _reqs(seed=8)[:1])
+    )
     assert again[0].data != alone[0].data and again[1].data != alone[0].data
 
 
 def test_image_seed_is_a_pure_function_of_seed_key_and_attempt():
     assert image_seed(1, "origin/0", 0) == image_seed(1, "origin/0", 0)
-    seeds = {image_seed(s, f"{b}/{k}", a) for s in (1, 2) for b in ("origin", "text_swap")
-             for k in range(20) for a in (0, 1)}
+    seeds = {
+        image_seed(s, f"{b}/{k}", a)
+        for s in (1, 2)
+        for b in ("origin", "text_swap")
+        for k in range(20)
+        for a in (0, 1)
+    }
     assert len(seeds) == 2 * 2 * 20 * 2 and all(0 <= s < 2**63 for s in seeds)
 
 
@@ -104,7 +129,9 @@ def test_budget_is_taken_per_image_before_the_call(tiny_flux):
 
     async def go() -> tuple[list[object], int]:
         try:
-            res = await asyncio.gather(*(backend.generate_result(r) for r in _reqs()), return_exceptions=True)
+            res = await asyncio.gather(
+                *(backend.generate_result(r) for r in _reqs()), return_exceptions=True
+            )
             return list(res), backend.images
         finally:
             await backend.aclose()
@@ -116,7 +143,9 @@ def test_budget_is_taken_per_image_before_the_call(tiny_flux):
 
 def test_missing_model_offline_is_one_clear_line():
     with pytest.raises(UsageError) as err:
-        DiffusersBackend(budget=CallBudget(None), model="black-forest-labs/FLUX.1-schnell", device="cpu")
+        DiffusersBackend(
+            budget=CallBudget(None), model="black-forest-labs/FLUX.1-schnell", device="cpu"
+        )
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("--diffusers-model black-forest-labs/FLUX.1-schnell")
     assert "HF_HUB_OFFLINE=1" in msg
@@ -135,10 +164,32 @@ def test_generate_with_the_tiny_pipeline_rejects_noise_cleanly(tiny_flux, tmp_pa
     attempt, the store stays consistent and the run records the model, licence and device time."""
     out = tmp_path / "DGM4"
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
-    proc = run_cli("generate", "--backend", "diffusers", "--diffusers-model", str(tiny_flux),
-                   "--diffusers-size", "64x64", "--diffusers-steps", "2", "--batch-size", "3",
-                   "--device", "cpu", "--origin", "2", "--text-attribute", "1", "--text-swap", "1",
-                   "--max-image-calls", "8", "--out", str(out), env=env)
+    proc = run_cli(
+        "generate",
+        "--backend",
+        "diffusers",
+        "--diffusers-model",
+        str(tiny_flux),
+        "--diffusers-size",
+        "64x64",
+        "--diffusers-steps",
+        "2",
+        "--batch-size",
+        "3",
+        "--device",
+        "cpu",
+        "--origin",
+        "2",
+        "--text-attribute",
+        "1",
+        "--text-swap",
+        "1",
+        "--max-image-calls",
+        "8",
+        "--out",
+        str(out),
+        env=env,
+    )
     assert proc.returncode == 3, proc.stderr  # stopped short: the budget is spent on noise
     assert "device-seconds on cpu" in proc.stderr
     assert read_jsonl(out / "metadata.jsonl") == []
@@ -151,23 +202,62 @@ def test_generate_with_the_tiny_pipeline_rejects_noise_cleanly(tiny_flux, tmp_pa
     assert run["device"] == "cpu" and run["size"] == "64x64" and run["device_seconds"] > 0
     assert run["pipeline_calls"] < 8  # requests were gathered into batches
     # Consistent: no image without a record, nothing left in the spool, an empty snapshot.
-    assert [p for p in out.rglob("*.jpg")] == [] and [p for p in (out / "spool").rglob("*") if p.is_file()] == []
+    assert [p for p in out.rglob("*.jpg")] == [] and [
+        p for p in (out / "spool").rglob("*") if p.is_file()
+    ] == []
     assert json.loads((out / "metadata.json").read_text()) == []
     # A second run of the same command resumes: rejected items are never generated again.
-    again = run_cli("generate", "--backend", "diffusers", "--diffusers-model", str(tiny_flux),
-                    "--diffusers-size", "64x64", "--diffusers-steps", "2", "--device", "cpu",
-                    "--origin", "2", "--text-attribute", "1", "--text-swap", "1",
-                    "--max-image-calls", "2", "--out", str(out), env=env)
+    again = run_cli(
+        "generate",
+        "--backend",
+        "diffusers",
+        "--diffusers-model",
+        str(tiny_flux),
+        "--diffusers-size",
+        "64x64",
+        "--diffusers-steps",
+        "2",
+        "--device",
+        "cpu",
+        "--origin",
+        "2",
+        "--text-attribute",
+        "1",
+        "--text-swap",
+        "1",
+        "--max-image-calls",
+        "2",
+        "--out",
+        str(out),
+        env=env,
+    )
     assert again.returncode == 3
-    keys = [(r["plan_key"], r.get("attempt")) for r in read_jsonl(out / "rejected.jsonl") if "calls" not in r]
+    keys = [
+        (r["plan_key"], r.get("attempt"))
+        for r in read_jsonl(out / "rejected.jsonl")
+        if "calls" not in r
+    ]
     assert len(keys) == len(set(keys)) == 10
 
 
 def test_generate_with_a_missing_model_offline_exits_2(tmp_path):
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
-    proc = run_cli("generate", "--backend", "diffusers", "--diffusers-model", "nobody/no-such-model",
-                   "--origin", "1", "--text-attribute", "0", "--text-swap", "0",
-                   "--out", str(tmp_path / "DGM4"), env=env)
+    proc = run_cli(
+        "generate",
+        "--backend",
+        "diffusers",
+        "--diffusers-model",
+        "nobody/no-such-model",
+        "--origin",
+        "1",
+        "--text-attribute",
+        "0",
+        "--text-swap",
+        "0",
+        "--out",
+        str(tmp_path / "DGM4"),
+        env=env,
+    )
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "--diffusers-model nobody/no-such-model" in lines[0]

@@ -15,8 +15,14 @@ from generator.pipeline import fill_store
 from generator.shards import Shard, parse_shard
 from tests.conftest import read_jsonl, run_cli
 
-KNOBS = {"BACKEND": "composite", "TARGET_LITERAL": 4, "TARGET_INV_EMO": 3, "TARGET_IRRELEV": 3,
-         "SEED": 4242, "CONCURRENCY": 2}
+KNOBS = {
+    "BACKEND": "composite",
+    "TARGET_LITERAL": 4,
+    "TARGET_INV_EMO": 3,
+    "TARGET_IRRELEV": 3,
+    "SEED": 4242,
+    "CONCURRENCY": 2,
+}
 
 
 def _build(root: Path, **extra: object) -> Path:
@@ -28,8 +34,10 @@ def _build(root: Path, **extra: object) -> Path:
 
 def _tree(root: Path) -> dict[str, str]:
     """Every image of a store by relative path -> SHA-256 of its bytes."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*.jpg"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*.jpg"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -88,23 +96,37 @@ def test_two_shards_merged_equal_one_unsharded_run(runs):
 
 def test_merge_refuses_other_seeds_repeated_shards_and_plain_stores(runs, tmp_path):
     base, one, shards = runs
-    other = _build(tmp_path / "other" / "DGM4", SHARD="1/2", SEED=7, TARGET_LITERAL=1,
-                   TARGET_INV_EMO=0, TARGET_IRRELEV=0)
+    other = _build(
+        tmp_path / "other" / "DGM4",
+        SHARD="1/2",
+        SEED=7,
+        TARGET_LITERAL=1,
+        TARGET_INV_EMO=0,
+        TARGET_IRRELEV=0,
+    )
     with pytest.raises(UsageError, match="SEED"):
         merge_stores([shards[0], other], tmp_path / "m1")
     with pytest.raises(UsageError, match="both shard 0/2"):
         merge_stores([shards[0], shards[0]], tmp_path / "m2")
     with pytest.raises(UsageError, match="not a shard"):
         merge_stores([shards[0], one], tmp_path / "m3")
-    proc = run_cli("merge", str(shards[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "m4"))
+    proc = run_cli(
+        "merge", str(shards[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "m4")
+    )
     assert proc.returncode == 2 and "not a dgm4plus store" in proc.stderr
     assert not any((tmp_path / m).exists() for m in ("m1", "m2", "m3", "m4"))
 
 
 def test_merge_refuses_other_knobs(runs, tmp_path):
     _, _, shards = runs
-    other = _build(tmp_path / "o" / "DGM4", SHARD="1/2", MISPLACED_BG_RATE=0.5, TARGET_LITERAL=1,
-                   TARGET_INV_EMO=0, TARGET_IRRELEV=0)
+    other = _build(
+        tmp_path / "o" / "DGM4",
+        SHARD="1/2",
+        MISPLACED_BG_RATE=0.5,
+        TARGET_LITERAL=1,
+        TARGET_INV_EMO=0,
+        TARGET_IRRELEV=0,
+    )
     with pytest.raises(UsageError, match="MISPLACED_BG_RATE"):
         merge_stores([shards[0], other], tmp_path / "m")
 
@@ -129,6 +151,15 @@ def test_a_failed_merge_leaves_nothing_and_an_earlier_merge_intact(runs, tmp_pat
 
 def test_a_shard_store_resumed_as_another_shard_is_refused(runs):
     _, _, shards = runs
-    proc = run_cli("generate", "--backend", "composite", "--seed", "4242", "--shard", "1/2",
-                   "--out", str(shards[0]))
+    proc = run_cli(
+        "generate",
+        "--backend",
+        "composite",
+        "--seed",
+        "4242",
+        "--shard",
+        "1/2",
+        "--out",
+        str(shards[0]),
+    )
     assert proc.returncode == 2 and "SHARD" in proc.stderr

@@ -11,7 +11,60 @@ from __future__ import annotations
 from pathlib import Path
 
 #: Words the tiny tokenizers know; every other word becomes [UNK] (fine for random weights).
-VOCAB_WORDS = ["a", "an", "the", "of", "in", "on", "at", "with", "and", "two", "three", "people", "person", "nurse", "referee", "bishop", "politician", "news", "photo", "photojournalism", "clear", "faces", "face", "standing", "inside", "under", "over", "desert", "moon", "volcano", "market", "street", "city", "office", "crowd", "light", "lighting", "daylight", "wide", "medium", "close", "up", "shot", "no", "text", "letters", "logos", "watermarks", "realistic", "absurd", "impossible", "backdrop"]
+VOCAB_WORDS = [
+    "a",
+    "an",
+    "the",
+    "of",
+    "in",
+    "on",
+    "at",
+    "with",
+    "and",
+    "two",
+    "three",
+    "people",
+    "person",
+    "nurse",
+    "referee",
+    "bishop",
+    "politician",
+    "news",
+    "photo",
+    "photojournalism",
+    "clear",
+    "faces",
+    "face",
+    "standing",
+    "inside",
+    "under",
+    "over",
+    "desert",
+    "moon",
+    "volcano",
+    "market",
+    "street",
+    "city",
+    "office",
+    "crowd",
+    "light",
+    "lighting",
+    "daylight",
+    "wide",
+    "medium",
+    "close",
+    "up",
+    "shot",
+    "no",
+    "text",
+    "letters",
+    "logos",
+    "watermarks",
+    "realistic",
+    "absurd",
+    "impossible",
+    "backdrop",
+]
 
 TEXT_DIM = 32  # hidden size of both text encoders (Flux: CLIP pooled dim and T5 joint dim)
 MAX_TOKENS = 32  # CLIP position embeddings; the backend's max_sequence_length for T5 stays below
@@ -27,7 +80,10 @@ def _word_tokenizer(model_max_length: int):  # -> transformers.PreTrainedTokeniz
     tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", eos_token="[EOS]",
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        eos_token="[EOS]",
         model_max_length=model_max_length,
     )
 
@@ -47,34 +103,75 @@ def build_tiny_flux(folder: str | Path, seed: int = 0) -> Path:
     tokenizer = _word_tokenizer(MAX_TOKENS)
     tokenizer_2 = _word_tokenizer(MAX_TOKENS)
     vocab_size = len(tokenizer)
-    clip = CLIPTextModel(CLIPTextConfig(
-        vocab_size=vocab_size, hidden_size=TEXT_DIM, intermediate_size=48, num_hidden_layers=1,
-        num_attention_heads=2, max_position_embeddings=MAX_TOKENS, projection_dim=TEXT_DIM,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2,
-    )).eval()
-    t5 = T5EncoderModel(T5Config(
-        vocab_size=vocab_size, d_model=TEXT_DIM, d_kv=8, d_ff=48, num_layers=1, num_heads=2,
-        relative_attention_num_buckets=8, decoder_start_token_id=0, pad_token_id=0, eos_token_id=2,
-    )).eval()
+    clip = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=vocab_size,
+            hidden_size=TEXT_DIM,
+            intermediate_size=48,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=MAX_TOKENS,
+            projection_dim=TEXT_DIM,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+        )
+    ).eval()
+    t5 = T5EncoderModel(
+        T5Config(
+            vocab_size=vocab_size,
+            d_model=TEXT_DIM,
+            d_kv=8,
+            d_ff=48,
+            num_layers=1,
+            num_heads=2,
+            relative_attention_num_buckets=8,
+            decoder_start_token_id=0,
+            pad_token_id=0,
+            eos_token_id=2,
+        )
+    ).eval()
     latent_channels = 4
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=latent_channels,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=latent_channels,
         down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
         up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
-        block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4, sample_size=64,
-        use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.06, scaling_factor=1.5,
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        norm_num_groups=4,
+        sample_size=64,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        shift_factor=0.06,
+        scaling_factor=1.5,
     ).eval()
     transformer = FluxTransformer2DModel(
-        patch_size=1, in_channels=latent_channels * 4, num_layers=1, num_single_layers=1,
-        attention_head_dim=16, num_attention_heads=2, joint_attention_dim=TEXT_DIM,
-        pooled_projection_dim=TEXT_DIM, guidance_embeds=False, axes_dims_rope=(4, 4, 8),
+        patch_size=1,
+        in_channels=latent_channels * 4,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=TEXT_DIM,
+        pooled_projection_dim=TEXT_DIM,
+        guidance_embeds=False,
+        axes_dims_rope=(4, 4, 8),
     ).eval()
     pipe = FluxPipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip, tokenizer=tokenizer,
-        text_encoder_2=t5, tokenizer_2=tokenizer_2, transformer=transformer,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=clip,
+        tokenizer=tokenizer,
+        text_encoder_2=t5,
+        tokenizer_2=tokenizer_2,
+        transformer=transformer,
     )
     out = Path(folder)
     pipe.save_pretrained(out)
     # A model card with a licence, as Hub repos have one: the backend records it.
-    (out / "README.md").write_text("---\nlicense: apache-2.0\n---\n# tiny random Flux (tests only)\n")
+    (out / "README.md").write_text(
+        "---\nlicense: apache-2.0\n---\n# tiny random Flux (tests only)\n"
+    )
     return out

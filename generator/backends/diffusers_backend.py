@@ -60,7 +60,9 @@ class ModelDefaults:
 MODEL_DEFAULTS: dict[str, ModelDefaults] = {
     "black-forest-labs/FLUX.1-schnell": ModelDefaults(4, 0.0, (1024, 1024), 256, "apache-2.0"),
     "black-forest-labs/FLUX.1-dev": ModelDefaults(28, 3.5, (1024, 1024), 512),
-    "stabilityai/stable-diffusion-xl-base-1.0": ModelDefaults(30, 5.0, (1024, 1024), None, "openrail++"),
+    "stabilityai/stable-diffusion-xl-base-1.0": ModelDefaults(
+        30, 5.0, (1024, 1024), None, "openrail++"
+    ),
     "stabilityai/sdxl-turbo": ModelDefaults(1, 0.0, (512, 512)),
 }
 
@@ -84,8 +86,11 @@ def backend_kwargs(cfg: Config) -> dict[str, Any]:
     from generator.shards import parse_size
 
     return {
-        "model": cfg.DIFFUSERS_MODEL, "device": cfg.DEVICE, "steps": cfg.DIFFUSERS_STEPS,
-        "guidance": cfg.DIFFUSERS_GUIDANCE, "batch_size": cfg.BATCH_SIZE,
+        "model": cfg.DIFFUSERS_MODEL,
+        "device": cfg.DEVICE,
+        "steps": cfg.DIFFUSERS_STEPS,
+        "guidance": cfg.DIFFUSERS_GUIDANCE,
+        "batch_size": cfg.BATCH_SIZE,
         "size": parse_size(cfg.DIFFUSERS_SIZE) if cfg.DIFFUSERS_SIZE else None,
     }
 
@@ -146,12 +151,16 @@ def _load_error(model: str, exc: Exception) -> UsageError:
     name = type(exc).__name__
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     if isinstance(exc, hub_errors.GatedRepoError):
-        why = "is gated: accept its terms on huggingface.co and log in (HF_TOKEN or `hf auth login`)"
+        why = (
+            "is gated: accept its terms on huggingface.co and log in (HF_TOKEN or `hf auth login`)"
+        )
     elif isinstance(exc, hub_errors.RepositoryNotFoundError):
         why = "is not a Hub repository you can read (check the id, or log in for a private one)"
     elif offline:
-        why = ("is not in the Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading it; "
-               "unset HF_HUB_OFFLINE once, or pass a local folder")
+        why = (
+            "is not in the Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading it; "
+            "unset HF_HUB_OFFLINE once, or pass a local folder"
+        )
     else:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else name
         why = f"could not be loaded ({name}: {first})"
@@ -161,9 +170,14 @@ def _load_error(model: str, exc: Exception) -> UsageError:
 #: Keyword arguments that carry no batch dimension (FLUX's position ids), whatever their length.
 UNBATCHED_KWARGS = frozenset({"img_ids", "txt_ids"})
 #: The model calls of a pipeline that see the batch, run one image at a time on the CPU.
-PER_IMAGE_PARTS = (("text_encoder", "forward"), ("text_encoder_2", "forward"),
-                   ("text_encoder_3", "forward"), ("transformer", "forward"), ("unet", "forward"),
-                   ("vae", "decode"))
+PER_IMAGE_PARTS = (
+    ("text_encoder", "forward"),
+    ("text_encoder_2", "forward"),
+    ("text_encoder_3", "forward"),
+    ("transformer", "forward"),
+    ("unet", "forward"),
+    ("vae", "decode"),
+)
 
 
 def _batch_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
@@ -215,7 +229,9 @@ def run_per_image(module: Any, method: str) -> None:
         parts = []
         for i in range(batch):
             row_args = tuple(_row(a, i, batch) for a in args)
-            row_kwargs = {k: v if k in UNBATCHED_KWARGS else _row(v, i, batch) for k, v in kwargs.items()}
+            row_kwargs = {
+                k: v if k in UNBATCHED_KWARGS else _row(v, i, batch) for k, v in kwargs.items()
+            }
             parts.append(original(*row_args, **row_kwargs))
         return _join(parts)
 
@@ -273,10 +289,13 @@ class DiffusersBackend:
         folder = Path(model).expanduser()
         local = folder.is_dir()
         if not local and (folder.exists() or model.startswith((".", "/", "~"))):
-            raise UsageError(f"--diffusers-model {model}: not a folder holding a diffusers pipeline")
+            raise UsageError(
+                f"--diffusers-model {model}: not a folder holding a diffusers pipeline"
+            )
         try:
-            pipe = DiffusionPipeline.from_pretrained(str(folder) if local else model,
-                                                     dtype=pick_dtype(self.device))
+            pipe = DiffusionPipeline.from_pretrained(
+                str(folder) if local else model, dtype=pick_dtype(self.device)
+            )
         except UsageError:
             raise
         except Exception as exc:  # noqa: BLE001 - every load failure becomes one clear line
@@ -312,7 +331,9 @@ class DiffusersBackend:
         if not self.budget.try_acquire():
             raise BudgetExhausted(
                 f"{req.plan_key} attempt {req.attempt}: MAX_IMAGE_CALLS budget of "
-                f"{self.budget.max_calls} image calls is spent", code="MAX_IMAGE_CALLS")
+                f"{self.budget.max_calls} image calls is spent",
+                code="MAX_IMAGE_CALLS",
+            )
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Generated] = loop.create_future()
         self._pending.append((req, fut))
@@ -338,12 +359,17 @@ class DiffusersBackend:
                     await asyncio.wait_for(self._arrived.wait(), timeout=left)
                 except TimeoutError:
                     break
-            batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
+            batch, self._pending = (
+                self._pending[: self.batch_size],
+                self._pending[self.batch_size :],
+            )
             reqs = [r for r, _ in batch]
             try:
                 images = await loop.run_in_executor(self._pool, self.generate_batch, reqs)
             except Exception as exc:  # noqa: BLE001 - the batch's attempts fail, the run goes on
-                err = CallFailed(f"diffusers pipeline call failed ({type(exc).__name__}: {exc})"[:300])
+                err = CallFailed(
+                    f"diffusers pipeline call failed ({type(exc).__name__}: {exc})"[:300]
+                )
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(err)
@@ -358,11 +384,19 @@ class DiffusersBackend:
         import torch
         from PIL import Image
 
-        gens = [torch.Generator("cpu").manual_seed(image_seed(r.seed, r.plan_key, r.attempt)) for r in reqs]
+        gens = [
+            torch.Generator("cpu").manual_seed(image_seed(r.seed, r.plan_key, r.attempt))
+            for r in reqs
+        ]
         width, height = self.size
         kw: dict[str, Any] = {
-            "prompt": [r.prompt for r in reqs], "generator": gens, "num_inference_steps": self.steps,
-            "guidance_scale": self.guidance, "width": width, "height": height, "output_type": "np",
+            "prompt": [r.prompt for r in reqs],
+            "generator": gens,
+            "num_inference_steps": self.steps,
+            "guidance_scale": self.guidance,
+            "width": width,
+            "height": height,
+            "output_type": "np",
         }
         if self._max_seq is not None:
             kw["max_sequence_length"] = self._max_seq
@@ -380,18 +414,26 @@ class DiffusersBackend:
             pixels = (np.clip(arr, 0.0, 1.0) * 255.0).round().astype(np.uint8)
             buf = io.BytesIO()
             Image.fromarray(pixels).save(buf, format="PNG", compress_level=1)
-            results.append(Generated(data=buf.getvalue(), model=self.model, cost_usd=0.0,
-                                     cost_basis="free"))
+            results.append(
+                Generated(data=buf.getvalue(), model=self.model, cost_usd=0.0, cost_basis="free")
+            )
         return results
 
     def info(self) -> dict[str, Any]:
         """What a run records about this backend (run statistics, release card)."""
         return {
-            "model": self.model, "model_license": self.license, "pipeline_class": self.pipeline_class,
-            "device": self.device, "dtype": str(pick_dtype(self.device)).replace("torch.", ""),
-            "steps": self.steps, "guidance": self.guidance, "size": f"{self.size[0]}x{self.size[1]}",
-            "batch_size": self.batch_size, "device_seconds": round(self.device_seconds, 3),
-            "images": self.images, "pipeline_calls": self.calls,
+            "model": self.model,
+            "model_license": self.license,
+            "pipeline_class": self.pipeline_class,
+            "device": self.device,
+            "dtype": str(pick_dtype(self.device)).replace("torch.", ""),
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "size": f"{self.size[0]}x{self.size[1]}",
+            "batch_size": self.batch_size,
+            "device_seconds": round(self.device_seconds, 3),
+            "images": self.images,
+            "pipeline_calls": self.calls,
         }
 
     async def aclose(self) -> None:
