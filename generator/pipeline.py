@@ -459,7 +459,9 @@ class Pipeline:
 
 
 def _progress_bar(total: int, initial: int, seed: int, enabled: bool) -> Any:
-    if not enabled:
+    from generator import console
+
+    if not enabled or not console.progress_enabled():  # --no-progress, -q
         return None
     from tqdm import tqdm
 

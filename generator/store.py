@@ -23,7 +23,6 @@ import gc
 import io
 import json
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -362,4 +361,7 @@ def encode_jpeg(img: Image.Image, quality: int) -> bytes:
 
 
 def warn(line: str) -> None:
-    print(f"dgm4plus: {line}", file=sys.stderr)
+    """One warning line on stderr, written above any progress bar (generator.console)."""
+    from generator import console
+
+    console.warn(line)

