@@ -181,8 +181,19 @@ def _license(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _fake_image_box(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fake-image-box",
+        choices=("none", "full"),
+        default="none",
+        help="released fake_image_box: none = DGM4's [] (no region edited), full = the whole "
+        "frame [0, 0, POST_W, POST_H] for global grounding; one of: none, full (default: none)",
+    )
+
+
 def _args_export(p: argparse.ArgumentParser) -> None:
     _data_dir(p)
+    _fake_image_box(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -195,6 +206,7 @@ def _args_export(p: argparse.ArgumentParser) -> None:
 
 def _args_export_dgm4(p: argparse.ArgumentParser) -> None:
     _data_dir(p)
+    _fake_image_box(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -213,6 +225,7 @@ def _args_export_dgm4(p: argparse.ArgumentParser) -> None:
 
 def _args_push(p: argparse.ArgumentParser) -> None:
     _data_dir(p)
+    _fake_image_box(p)
     p.add_argument(
         "--repo-id", required=True, metavar="ORG/NAME", help="Hub dataset repository to publish to"
     )
@@ -258,6 +271,7 @@ def _cmd_validate(ns: argparse.Namespace) -> int:
     from generator.validate import validate_store
 
     problems = validate_store(ns.data_dir)
+    print(_review_coverage(ns.data_dir))
     if problems:
         for line in problems:
             print(line)
@@ -265,6 +279,16 @@ def _cmd_validate(ns: argparse.Namespace) -> int:
         return 1
     print(f"{ns.data_dir}: valid")
     return 0
+
+
+def _review_coverage(root: Path) -> str:
+    """One line: how much of the store a human has reviewed (informational, never a problem)."""
+    from generator.reviews import review_summary
+
+    try:
+        return review_summary(root).line()
+    except UsageError as exc:  # a bad ledger line is listed among the problems
+        return f"review: unknown ({exc})"
 
 
 def _quiet_datasets() -> None:
@@ -278,7 +302,9 @@ def _cmd_export(ns: argparse.Namespace) -> int:
     from generator.release.export import export_dataset
 
     _quiet_datasets()
-    out = export_dataset(ns.data_dir, ns.out, license=ns.license)
+    out = export_dataset(
+        ns.data_dir, ns.out, license=ns.license, fake_image_box=ns.fake_image_box
+    )
     print(f"exported {ns.data_dir} -> {out}")
     return 0
 
@@ -286,7 +312,9 @@ def _cmd_export(ns: argparse.Namespace) -> int:
 def _cmd_export_dgm4(ns: argparse.Namespace) -> int:
     from generator.release.dgm4_export import export_dgm4
 
-    out = export_dgm4(ns.data_dir, ns.out, origin_as=ns.origin_as)
+    out = export_dgm4(
+        ns.data_dir, ns.out, origin_as=ns.origin_as, fake_image_box=ns.fake_image_box
+    )
     print(f"exported {ns.data_dir} -> {out} (DGM4 layout)")
     return 0
 
@@ -295,7 +323,14 @@ def _cmd_push(ns: argparse.Namespace) -> int:
     from generator.release.hub import push_release
 
     _quiet_datasets()
-    url = push_release(ns.data_dir, ns.repo_id, private=ns.private, tag=ns.tag, license=ns.license)
+    url = push_release(
+        ns.data_dir,
+        ns.repo_id,
+        private=ns.private,
+        tag=ns.tag,
+        license=ns.license,
+        fake_image_box=ns.fake_image_box,
+    )
     print(f"pushed {ns.data_dir} -> {url}")
     return 0
 
@@ -336,6 +371,12 @@ COMMANDS: list[Command] = [
         "reject samples by id: left out of every release, never generated again",
         "generator.review.commands:cmd_reject",
         "generator.review.commands:reject_args",
+    ),
+    Command(
+        "repair",
+        "rebuild a lost or damaged metadata.jsonl from metadata.json and the images (under the lock)",
+        "generator.repair:cmd_repair",
+        "generator.repair:repair_args",
     ),
     Command(
         "merge",

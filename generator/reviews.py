@@ -222,6 +222,19 @@ def review_summary(root: str | os.PathLike[str], ids: Iterable[int] | None = Non
     return summarize(decisions(load_reviews(root)), ids)
 
 
+def review_problems(root: str | os.PathLike[str], ids: Iterable[Any]) -> list[str]:
+    """The ledger's problems for ``validate``: a bad line, or a decision about an id that the
+    store does not hold (a typo, or a ledger copied from another store)."""
+    try:
+        reviews = load_reviews(root)
+    except UsageError as exc:
+        return [str(exc)]
+    known = set(ids)
+    path = Path(root) / REVIEWS_JSONL
+    strangers = sorted({r.id for r in reviews} - known)
+    return [f"{path}: decision about id {i}, which is not in this store" for i in strangers]
+
+
 def append_review(root: str | os.PathLike[str], review: Review) -> None:
     """Append one decision durably (flushed and fsynced before returning).
 
@@ -260,6 +273,7 @@ __all__ = [
     "load_reviews",
     "make_review",
     "rejected_ids",
+    "review_problems",
     "review_summary",
     "summarize",
 ]

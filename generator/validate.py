@@ -18,6 +18,7 @@ from PIL import Image
 
 from generator.config import BUCKETS
 from generator.errors import DataFileError, UsageError
+from generator.reviews import review_problems
 from generator.schema import Sample
 from generator.store import METADATA_JSON, METADATA_JSONL
 from generator.store_reader import read_lines, store_rules
@@ -124,6 +125,7 @@ def validate_store(root: Path) -> list[str]:
         problems.append(f"{snap}: missing")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         problems.append(f"{snap}: not valid JSON ({type(exc).__name__})")
+    problems.extend(review_problems(root, [obj.get("id") for _, obj in records]))
     if len(problems) > MAX_LISTED:
         problems = [*problems[:MAX_LISTED], f"... and {len(problems) - MAX_LISTED} more"]
     return problems

@@ -107,3 +107,20 @@ def test_drop_rejected_keeps_order_and_the_rest(tmp_path):
     assert drop_rejected(tmp_path, records) is records
     _write(tmp_path, (1, "reject", "x"), (3, "reject", "y"), (3, "undo", None))
     assert [r["id"] for r in drop_rejected(tmp_path, records)] == [0, 2, 3, 4]
+
+
+def test_validate_reports_coverage_and_ledger_problems(tmp_path):
+    from conftest import run_cli
+
+    fx = make_store(tmp_path, per_bucket=2)
+    proc = run_cli("validate", str(fx.root))
+    assert "review: 0 of 6 samples reviewed (0.0%), 0 rejected" in proc.stdout
+    ids = [r["id"] for r in fx.records]
+    _write(fx.root, (ids[0], "reject", "face artefact"), (ids[2], "accept", None))
+    proc = run_cli("validate", str(fx.root))
+    assert "review: 2 of 6 samples reviewed (33.3%), 1 rejected (face artefact: 1)" in proc.stdout
+    assert "reviews.jsonl" not in proc.stdout.replace("review:", "")
+    _write(fx.root, (31337, "reject", "typo"))
+    proc = run_cli("validate", str(fx.root))
+    assert proc.returncode == 1
+    assert f"{fx.root / REVIEWS_JSONL}: decision about id 31337, which is not in this store" in proc.stdout
