@@ -141,10 +141,12 @@ def test_combined_with_dgm4_through_lists_of_files(store, tmp_path):
     datasets = tmp_path / "datasets"
     _tiny_dgm4(datasets)
     plus = export_dgm4(store.root, tmp_path / "dgm4plus-export")
-    # README recipe: hard-link our image folders into DGM4/ (ids >= 10^9 never collide)
+    # README recipe: hard-link our image folders into DGM4/ (ids >= 10^9 never collide) and put
+    # our split files beside DGM4's, in datasets/DGM4plus/metadata/
     for sub in ("origin/generated", "manipulation/text_attribute", "manipulation/text_swap"):
         shutil.copytree(plus / "DGM4" / sub, datasets / "DGM4" / sub, copy_function=os.link)
-    ours = "dgm4plus-export/DGM4/metadata"
+    shutil.copytree(plus / "DGM4" / "metadata", datasets / "DGM4plus" / "metadata")
+    ours = "datasets/DGM4plus/metadata"
     train = hammer_load(tmp_path, TRAIN + [f"{ours}/train.json"])
     test = hammer_load(tmp_path, TEST + [f"{ours}/test.json"])
     assert {it["rec"]["fake_cls"] for it in train} >= {"orig", "face_swap", "origin"}

@@ -183,3 +183,10 @@ def test_hammer_marked_words_replays_the_word_vector() -> None:
     assert hammer_span_problems(text, [6, 7]) == []
     assert "outside" in hammer_span_problems(text, [8])[0]
     assert "shift" in hammer_span_problems("XI’AN, China — A nurse.", [])[0]
+
+
+def test_accents_alone_do_not_shift_labels() -> None:
+    from generator.text.tokenize import hammer_word_problems
+
+    assert hammer_word_problems("SÃO PAULO, Brazil — A nurse waves.") == []
+    assert hammer_word_problems("北京, China — A nurse waves.")  # CJK splits into characters

@@ -176,6 +176,9 @@ def hammer_word_problems(text: str) -> list[str]:
     """
     ours = words_untruncated(text)
     theirs = bert_words(" ".join(ours))
+    # BERT's normaliser also strips accents ("são" -> "sao"): that changes no word boundary
+    normaliser = _bert()[0]
+    ours = [normaliser.normalize_str(w) for w in ours]
     if ours == theirs:
         return []
     for i, (a, b) in enumerate(zip(ours, theirs, strict=False)):
