@@ -63,10 +63,16 @@ class Config:
     DATELINE_RATE: float = _knob(1.0, "share of captions that start with a dateline", lo=0.0, hi=1.0)
     TEXT_SWAP_SPANS: str = _knob("all", "text_swap span: every swapped headline word, or only words differing from the literal caption (DGM4)", choices=("all", "diff"))
     # --- image generation ----------------------------------------------------------------
-    BACKEND: str = _knob("openai", "image backend", choices=("openai", "composite"))
-    GEN_MODEL: str = _knob("gpt-image-1", "image model")
-    GEN_SIZE: str = _knob("1024x1024", "image size asked of the model", choices=("1024x1024", "1536x1024", "1024x1536"))
-    GEN_QUALITY: str = _knob("low", "image quality", choices=("low", "medium", "high", "auto"))
+    BACKEND: str = _knob("openai", "image backend", choices=("openai", "composite", "diffusers"))
+    GEN_MODEL: str = _knob("gpt-image-2", "image model (see the model table: generator/backends/models.py)")
+    GEN_SIZE: str = _knob("1024x1024", "image size asked of the model: 1024x1024, 1536x1024, 1024x1536, or WxH where the model allows")
+    GEN_QUALITY: str = _knob("low", "image quality: low, medium, high, auto (xhigh, max where the model allows)")
+    OUTPUT_FORMAT: str = _knob("jpeg", "format the API returns images in", choices=("png", "jpeg", "webp"))
+    OUTPUT_COMPRESSION: int | None = _knob(None, "jpeg/webp compression 0-100 asked of the API (none = the API's default, 100)", lo=0, hi=100)
+    MODERATION: str = _knob("auto", "content-moderation level asked of the API", choices=("auto", "low"))
+    MAX_COST: float | None = _knob(None, "hard cap in US dollars, checked before every request against one more call's worst case", lo=0.0)
+    PRICE_PER_IMAGE: float | None = _knob(None, "US dollars per image for a model the table does not price", lo=0.0)
+    IMAGES_PER_MINUTE: float | None = _knob(None, "pace requests to the account's images-per-minute limit (shared by all workers)", lo=0.001)
     CONCURRENCY: int = _knob(5, "concurrent image requests", lo=1, hi=256)
     MAX_IMAGE_CALLS: int | None = _knob(None, "hard cap on image API calls, retries included", lo=0)
     MAX_REGEN_ATTEMPTS: int = _knob(1, "extra generations after the first for a rejected image", lo=0, hi=20)
@@ -74,6 +80,15 @@ class Config:
     REQUEST_TIMEOUT: float = _knob(120.0, "seconds before one image request times out", lo=0.001)
     COMPOSITE_FAULT_RATE: float = _knob(0.15, "composite: share of attempts with no or too many faces", lo=0.0, hi=1.0)
     COMPOSITE_SIGNAGE_RATE: float = _knob(0.0, "composite: share of attempts with readable signage", lo=0.0, hi=1.0)
+    DIFFUSERS_MODEL: str = _knob("black-forest-labs/FLUX.1-schnell", "diffusers: Hub repo id or local folder of a text-to-image pipeline (FLUX, SDXL family)")
+    DIFFUSERS_STEPS: int | None = _knob(None, "diffusers: denoising steps (none = the model's default)", lo=1, hi=200)
+    DIFFUSERS_GUIDANCE: float | None = _knob(None, "diffusers: guidance scale (none = the model's default)", lo=0.0, hi=50.0)
+    DIFFUSERS_SIZE: str | None = _knob(None, "diffusers: WxH asked of the model, multiples of 16 (none = the model's default)")
+    BATCH_SIZE: int = _knob(4, "diffusers: images per pipeline call (concurrent requests are gathered)", lo=1, hi=64)
+    DEVICE: str = _knob("auto", "diffusers and MTCNN device: auto (CUDA when present), cpu, cuda, cuda:N")
+    SHARD: str | None = _knob(None, "I/N: build only the plan items of shard I of N (k mod N == I) into this store")
+    RAY: bool = _knob(False, "generate the shards as Ray tasks (RAY_ADDRESS or a local cluster), then merge")
+    RAY_SHARDS: int | None = _knob(None, "shards for --ray (none = one per GPU, or per CPU without GPUs)", lo=1, hi=100000)
     # --- face gate and crop --------------------------------------------------------------
     MIN_FACES: int = _knob(1, "fewest faces an image may have", lo=0)
     MAX_FACES: int = _knob(3, "most faces an image may have", lo=1)
@@ -92,11 +107,22 @@ class Config:
     # --- de-duplication and store --------------------------------------------------------
     PHASH_DISTANCE_MAX: int = _knob(3, "pHash Hamming distance treated as a duplicate", lo=0, hi=32)
     SNAP_EVERY: int = _knob(50, "rewrite metadata.json every this many accepted samples", lo=1)
+    KEEP_REJECTED: bool = _knob(False, "keep the images of rejected attempts in rejected/<bucket>/ for review")
     ID_OFFSET: int = _knob(1_000_000_000, "added to every id, so ids never collide with DGM4's own", lo=0)
 
     # ------------------------------------------------------------------------------------
     @property
     def targets(self) -> dict[str, int]:
+        """What this run builds: the targets, or with SHARD its shard's share of them."""
+        if self.SHARD is None:
+            return self.full_targets
+        from generator.shards import parse_shard
+
+        shard = parse_shard(self.SHARD)
+        return {bucket: shard.share(t) for bucket, t in self.full_targets.items()}
+
+    @property
+    def full_targets(self) -> dict[str, int]:
         return {bucket: getattr(self, knob) for bucket, (knob, _) in BUCKETS.items()}
 
     @property
@@ -205,10 +231,48 @@ def _check(cfg: Config) -> None:
     for bucket, (knob, _) in BUCKETS.items():
         if getattr(cfg, knob) < 0:
             raise ConfigError(knob, f"target for {bucket} must be 0 or more; got {getattr(cfg, knob)}")
+    _check_image_request(cfg)
+    _check_scale_out(cfg)
     if cfg.MIN_FACES > cfg.MAX_FACES:
         raise ConfigError("MIN_FACES", f"must not exceed MAX_FACES ({cfg.MIN_FACES} > {cfg.MAX_FACES})")
     if not cfg.OUT_ROOT.name:
         raise ConfigError("OUT_ROOT", f"needs a folder name, got {str(cfg.OUT_ROOT)!r}")
+    _check_post_size(cfg)
+
+
+#: Final images: at most this many pixels a side, and this aspect ratio either way (the crop
+#: cuts POST_W x POST_H out of a roughly square picture of about 1024 pixels).
+MAX_POST_SIDE = 4096
+MAX_POST_ASPECT = 4.0
+
+
+def _check_post_size(cfg: Config) -> None:
+    for key in ("POST_W", "POST_H"):
+        if getattr(cfg, key) > MAX_POST_SIDE:
+            raise ConfigError(key, f"must be at most {MAX_POST_SIDE} pixels; got {getattr(cfg, key)}")
+    w, h = cfg.POST_W, cfg.POST_H
+    if max(w, h) / min(w, h) > MAX_POST_ASPECT:
+        raise ConfigError("POST_W", f"POST_W x POST_H = {w}x{h} is wider or taller than "
+                          f"{MAX_POST_ASPECT:g}:1; the crop cannot fill it with a person in a scene")
+
+
+def _check_scale_out(cfg: Config) -> None:
+    """SHARD, DIFFUSERS_SIZE and DEVICE spellings (the rules live with their users)."""
+    from generator.shards import check_scale_out_knobs
+
+    check_scale_out_knobs(cfg)
+
+
+def _check_image_request(cfg: Config) -> None:
+    """GEN_SIZE / GEN_QUALITY against the model table; the output options against each other."""
+    from generator.backends.models import check_request
+
+    problems = check_request(cfg.GEN_MODEL, cfg.GEN_SIZE, cfg.GEN_QUALITY)
+    if problems:
+        key, _, message = problems[0].partition(": ")
+        raise ConfigError(key, message)
+    if cfg.OUTPUT_COMPRESSION is not None and cfg.OUTPUT_FORMAT == "png":
+        raise ConfigError("OUTPUT_COMPRESSION", "applies to OUTPUT_FORMAT jpeg or webp, not png")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -219,6 +283,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("--config", f"file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", f"{path} is not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("--config", f"{path} is not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    except IsADirectoryError:
+        raise ConfigError("--config", f"{path} is a folder, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError("--config", f"{path} cannot be read ({exc.strerror})") from None
     # Either top-level knobs, or a [dgm4plus] (or pyproject-style [tool.dgm4plus]) table beside
     # other tools' tables, which are then left alone.
     tool = data.get("tool")

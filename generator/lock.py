@@ -94,8 +94,28 @@ def _command_line(purpose: str) -> str:
     return line if len(line) <= 300 else line[:297] + "..."
 
 
+#: Folders of this project a store must never be written into (or around).
+_PROJECT_FOLDERS = ("generator", "tests", "scripts", "bench", ".git", ".venv", ".ci", "seed")
+
+
+def _project_root() -> Path | None:
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").is_file() else None
+
+
 def check_store_root(root: Path) -> None:
-    """A store root must be a folder (or not exist yet, under folders): one line otherwise."""
+    """A store root must be an encodable path to a folder (or to nothing yet, under folders),
+    outside this project's own folders: one line otherwise, before anything is written."""
+    text = str(root)
+    if "\0" in text or not text.strip():
+        raise UsageError(f"--out {text!r}: not a usable folder name")
+    try:
+        os.fsencode(root)
+        text.encode("utf-8")
+    except UnicodeError:
+        raise UsageError(
+            f"--out {text!r}: the name cannot be encoded for this file system"
+        ) from None
     if root.is_symlink() and not root.exists():
         raise UsageError(f"--out {root}: a symbolic link to nothing")
     if root.exists() and not root.is_dir():
@@ -103,6 +123,18 @@ def check_store_root(root: Path) -> None:
     for parent in root.absolute().parents:
         if parent.exists() and not parent.is_dir():
             raise UsageError(f"--out {root}: {parent} is a file, not a folder")
+    project = _project_root()
+    if project is not None:
+        real = root.resolve()
+        if real == project or project.is_relative_to(real):
+            raise UsageError(
+                f"--out {root}: would hold this project's own files ({project}); choose a data folder"
+            )
+        for name in _PROJECT_FOLDERS:
+            if real.is_relative_to(project / name):
+                raise UsageError(
+                    f"--out {root}: is inside the project's {name}/ folder; choose a data folder"
+                )
 
 
 class StoreLock:

@@ -49,9 +49,12 @@ from generator.backends.base import (
     ImageRequest,
     Refused,
 )
+from generator.backends.diffusers_backend import diffusers_model_name
 from generator.config import BUCKETS, Config
 from generator.errors import UsageError
 from generator.plan import PlanItem, plan_item
+from generator.schema import Sample
+from generator.shards import Shard, config_shard
 from generator.store import Store, record_id, warn
 from generator.text.datelines import CityTable, load_cities
 from generator.vision.dedup import CaptionIndex, PHashIndex
@@ -84,6 +87,7 @@ class Outcome:
     reason: RejectReason | None = None  # why it was rejected, when candidate is None
     calls: int = 0
     attempt_reasons: list[RejectReason] = field(default_factory=list)
+    prior_attempts: int = 0  # leading attempt_reasons an earlier run already recorded
     budget_stop: bool = False  # the budget ran out before this item was finished
 
 
@@ -98,6 +102,7 @@ class RunStats:
     stopped_by: str | None = None
     final_counts: dict[str, int] = field(default_factory=dict)
     fatal: str | None = None  # why the image API refused the whole run
+    backend_info: dict[str, Any] = field(default_factory=dict)  # a local backend's model, licence, device-seconds
 
     def as_dict(self, cfg: Config) -> dict[str, Any]:
         price = PRICE_PER_IMAGE.get(cfg.GEN_QUALITY, 0.0) if cfg.BACKEND == "openai" else 0.0
@@ -113,6 +118,7 @@ class RunStats:
             "estimated_cost_usd": round(self.calls * price, 4),
             "stopped_by": self.stopped_by,
             "config": cfg.public_dict(),
+            **self.backend_info,
         }
 
 
@@ -121,19 +127,20 @@ class RunStats:
 
 
 def plan_sequence(
-    targets: Mapping[str, int], accepted: Mapping[str, int], used: Mapping[str, set[int]]
+    targets: Mapping[str, int], accepted: Mapping[str, int], used: Mapping[str, set[int]],
+    shard: Shard | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Unused plan keys in plan order: (k, bucket) ascending, so gaps come first.
 
     ``accepted`` is read live (the pipeline's own counter), so the sequence ends once every
     bucket has reached its target.
     """
-    k = 0
+    k, step = (0, 1) if shard is None else (shard.index, shard.count)  # a shard: its own k only
     while any(accepted[b] < targets[b] for b in BUCKETS):
         for b in BUCKETS:
             if accepted[b] < targets[b] and k not in used[b]:
                 yield b, k
-        k += 1
+        k += step
 
 
 # ----------------------------------------------------------------------------------------
@@ -181,36 +188,46 @@ def decide(
 
 def build_record(
     cfg: Config, item: PlanItem, cand: Candidate, attempt: int, backend: str, image: str
-) -> dict[str, Any]:
-    """The stored record of an accepted item (``image``: its path relative to the store's
-    parent folder)."""
-    return {
-        "id": record_id(cfg, item.bucket, item.k),
-        "image": image,
-        "text": item.text,
-        "fake_cls": item.bucket,
-        "fake_image_box": [0, 0, cfg.POST_W, cfg.POST_H],
-        "fake_text_pos": list(item.fake_text_pos),
-        "mtcnn_boxes": cand.boxes,
-        "plan_key": item.plan_key,
-        "literal_text": item.literal_text,
-        "backdrop": item.backdrop,
-        "backdrop_kind": item.backdrop_kind,
-        "shot": item.shot,
-        "lighting": item.lighting,
-        "dateline": item.dateline,
-        "role": item.role,
-        "event": item.event,
-        "num_people": item.num_people,
-        "prompt": item.prompt,
-        "phash": f"{cand.phash:016x}",
-        "face_probs": cand.probs,
-        "backend": backend,
-        "model": cfg.GEN_MODEL if backend == "openai" else f"composite ({cfg.GEN_MODEL} stand-in)",
-        "quality": cfg.GEN_QUALITY,
-        "seed": cfg.SEED,
-        "attempt": attempt,
-    }
+) -> Sample:
+    """The stored sample of an accepted item (``image``: its path relative to the store's
+    parent folder). ``fake_image_box`` is DGM4's ``[]``: no DGM4+ class edits an image region
+    (a release may carry the whole frame instead: FAKE_IMAGE_BOX at export)."""
+    return Sample(
+        id=record_id(cfg, item.bucket, item.k),
+        image=image,
+        text=item.text,
+        fake_cls=item.bucket,
+        fake_image_box=(),
+        fake_text_pos=tuple(item.fake_text_pos),
+        mtcnn_boxes=tuple((b[0], b[1], b[2], b[3]) for b in cand.boxes),
+        plan_key=item.plan_key,
+        literal_text=item.literal_text,
+        backdrop=item.backdrop,
+        backdrop_kind=item.backdrop_kind,
+        shot=item.shot,
+        lighting=item.lighting,
+        dateline=item.dateline,
+        role=item.role,
+        event=item.event,
+        num_people=item.num_people,
+        prompt=item.prompt,
+        phash=f"{cand.phash:016x}",
+        face_probs=tuple(cand.probs),
+        backend=backend,
+        model=cfg.GEN_MODEL if backend == "openai" else diffusers_model_name(cfg.DIFFUSERS_MODEL)
+        if backend == "diffusers" else f"composite ({cfg.GEN_MODEL} stand-in)",
+        quality=cfg.GEN_QUALITY,
+        seed=cfg.SEED,
+        attempt=attempt,
+    )
+
+
+def _reason(text: str) -> RejectReason:
+    """A reason string read back from rejected.jsonl (an unknown one counts as failed)."""
+    try:
+        return RejectReason(text)
+    except ValueError:
+        return RejectReason.FAILED
 
 
 def rejection_entry(out: Outcome, reason: RejectReason, backend: str) -> dict[str, Any]:
@@ -261,7 +278,8 @@ class Pipeline:
 
     # -- stage 1: plan order ---------------------------------------------------------------
     def _sequence(self) -> Iterator[tuple[str, int]]:
-        return plan_sequence(self.cfg.targets, self.accepted, self.store.used_keys())
+        return plan_sequence(self.cfg.targets, self.accepted, self.store.used_keys(),
+                             config_shard(self.cfg))
 
     # -- stage 3: generation ---------------------------------------------------------------
     async def _generate(self, req: ImageRequest) -> bytes:
@@ -270,8 +288,25 @@ class Pipeline:
 
     async def _arrived(self, item: PlanItem, req: ImageRequest, data: bytes) -> bytes:
         """A backend result has arrived (paid for, not yet looked at): returns the image bytes
-        the vision stage reads."""
+        the vision stage reads. The raw bytes go to the store's spool first, durably, so a
+        crash from here on never loses a paid image (a resume processes the spool, no call)."""
+        raw: bytes = getattr(data, "data", data)  # a backend's Generated result, or bare bytes
+        await asyncio.to_thread(self.store.spool.put, item.bucket, item.k, req.attempt, raw)
         return data
+
+    async def _reject_attempt(self, item: PlanItem, attempt: int, reason: RejectReason) -> None:
+        """A delivered image was rejected: its rejected.jsonl line first, then its spooled
+        bytes dropped (or kept in rejected/ with KEEP_REJECTED)."""
+        keep = self.cfg.KEEP_REJECTED
+        entry = {"plan_key": item.plan_key, "fake_cls": item.bucket, "attempt": attempt,
+                 "reason": str(reason), "backend": self.backend.name,
+                 "image": self.store.spool.kept_name(item.bucket, item.k, attempt) if keep else None}
+
+        def write() -> None:
+            self.store.append_rejected_attempt(entry)
+            self.store.spool.settle(item.bucket, item.k, attempt, keep=keep)
+
+        await self._write(write)
 
     async def _call(self, item: PlanItem, req: ImageRequest, out: Outcome) -> bytes | None:
         """One generation; None when the item ends here (out.reason or out.budget_stop set)
@@ -305,6 +340,12 @@ class Pipeline:
         out.calls += 1
         return await self._arrived(item, req, data)
 
+    def _warm_up(self) -> None:
+        """Stage 4's start-up, in a worker thread at the start of the run."""
+        # A failure here recurs, and is reported, in the first image's vision stage.
+        with contextlib.suppress(Exception):
+            self.vision.warm_up()
+
     # -- stages 2-4: one item, launch to outcome -------------------------------------------
     async def _work(self, item: PlanItem) -> Outcome:
         out = Outcome(item)
@@ -312,7 +353,13 @@ class Pipeline:
             out.reason = RejectReason.DUPLICATE_CAPTION
             return out
         loop = asyncio.get_running_loop()
+        # Attempts a stopped or crashed run already rejected are on record: never paid again.
+        done = self.store.attempts_of(item.plan_key)
+        out.attempt_reasons.extend(_reason(r) for _, r in sorted(done.items()))
+        out.prior_attempts = len(out.attempt_reasons)
         for attempt in range(self.cfg.MAX_REGEN_ATTEMPTS + 1):
+            if attempt in done:
+                continue
             if self.stop_reason is not None:
                 out.budget_stop = True
                 return out
@@ -322,7 +369,9 @@ class Pipeline:
                 prompt=item.prompt, plan_key=item.plan_key, seed=self.cfg.SEED, attempt=attempt,
                 num_people=item.num_people, backdrop=item.backdrop, backdrop_kind=item.backdrop_kind,
             )
-            data = await self._call(item, req, out)
+            data = self.store.spool.get(item.bucket, item.k, attempt)  # delivered before a crash
+            if data is None:
+                data = await self._call(item, req, out)
             if out.reason is not None or out.budget_stop:
                 return out
             if data is None:
@@ -333,11 +382,13 @@ class Pipeline:
                 warn(f"{item.plan_key}: vision stage failed on attempt {attempt} "
                      f"({type(exc).__name__}: {exc}); counted as a failed attempt")
                 out.attempt_reasons.append(RejectReason.FAILED)
+                await self._reject_attempt(item, attempt, RejectReason.FAILED)
                 continue
             if isinstance(result, Candidate):
                 out.candidate, out.attempt = result, attempt
                 return out
             out.attempt_reasons.append(result.reason)
+            await self._reject_attempt(item, attempt, result.reason)
         out.reason = out.attempt_reasons[-1] if out.attempt_reasons else RejectReason.FAILED
         return out
 
@@ -349,7 +400,7 @@ class Pipeline:
     async def _commit(self, out: Outcome) -> None:
         item = out.item
         self.inflight[item.bucket] -= 1
-        self.stats.attempts_rejected.update(out.attempt_reasons)
+        self.stats.attempts_rejected.update(out.attempt_reasons[out.prior_attempts:])
         verdict = decide(out, self.captions, self.phash_index, self.rejects_in_a_row)
         if verdict.action is Action.SKIP:
             return
@@ -359,6 +410,8 @@ class Pipeline:
             self.rejects_in_a_row += 1
             if verdict.stop is not None and self.stop_reason is None:
                 self.stop_reason = verdict.stop
+            if out.candidate is not None:  # a duplicate found at commit: its image was paid too
+                await self._reject_attempt(item, out.attempt, verdict.reason)
             await self._write(self.store.append_rejected,
                               rejection_entry(out, verdict.reason, self.backend.name))
             return
@@ -368,6 +421,7 @@ class Pipeline:
         record = build_record(self.cfg, item, cand, out.attempt, self.backend.name,
                               self.store.relative_image(item.bucket, rid))
         await self._write(self.store.append_accepted, record, cand.jpeg)
+        await self._write(self.store.spool.settle, item.bucket, item.k, out.attempt)
         self.phash_index.add(cand.phash, item.plan_key)
         self.captions.add(item.text, item.plan_key)
         self.accepted[item.bucket] += 1
@@ -382,6 +436,8 @@ class Pipeline:
         bar = _progress_bar(total, done0, cfg.SEED, enabled=self.progress)
         seq = self._sequence()
         nxt: tuple[str, int] | None = next(seq, None)
+        if nxt is not None:  # torch and MTCNN load while the first requests are in flight
+            asyncio.get_running_loop().run_in_executor(self.pool, self._warm_up)
         queue: deque[asyncio.Task[Outcome]] = deque()
         running: set[asyncio.Task[Outcome]] = set()
         self._install_signals()
@@ -428,10 +484,11 @@ class Pipeline:
             if bar is not None:
                 bar.close()
             self._remove_signals()
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.store.snapshot()
+            self.stats.backend_info = getattr(self.backend, "info", dict)()  # model, licence, device time
             # the city table the datelines came from: the card credits it (GeoNames: CC BY 4.0)
             self.store.append_run({**self.stats.as_dict(cfg), "city_source": self.cities.source})
-            self.pool.shutdown(wait=True, cancel_futures=True)
         return self.stats
 
     # -- signals ---------------------------------------------------------------------------
@@ -480,6 +537,10 @@ def make_backend_for(cfg: Config, budget: CallBudget) -> Backend:
     if cfg.BACKEND == "composite":
         return make_backend("composite", budget=budget, fault_rate=cfg.COMPOSITE_FAULT_RATE,
                             signage_rate=cfg.COMPOSITE_SIGNAGE_RATE)
+    if cfg.BACKEND == "diffusers":
+        from generator.backends.diffusers_backend import backend_kwargs
+
+        return make_backend("diffusers", budget=budget, **backend_kwargs(cfg))
     try:
         return make_backend("openai", budget=budget, model=cfg.GEN_MODEL, size=cfg.GEN_SIZE,
                             quality=cfg.GEN_QUALITY, max_retries=cfg.MAX_RETRIES,
@@ -492,6 +553,8 @@ def format_stats(stats: dict[str, Any]) -> str:
     rej = ", ".join(f"{k} {v}" for k, v in stats["rejected"].items() if v) or "none"
     return (f"calls {stats['calls']}, accepted {stats['accepted']}, rejected: {rej}; "
             f"regenerations {stats['regenerations']}; estimated cost ${stats['estimated_cost_usd']:.2f}"
+            + (f"; {stats['device_seconds']:.1f} device-seconds on {stats['device']}"
+               if "device_seconds" in stats else "")
             + (f"; stopped by {stats['stopped_by']}" if stats["stopped_by"] else ""))
 
 
@@ -499,18 +562,38 @@ def fill_store(cfg: Config, progress: bool = True) -> RunStats:
     """Generate (or resume) the store at cfg.OUT_ROOT up to the configured targets."""
     budget = CallBudget(cfg.MAX_IMAGE_CALLS)
     backend = make_backend_for(cfg, budget)  # credentials are checked before anything is written
-    store, recovery = Store.open(cfg.OUT_ROOT, cfg)
-    for line in recovery.lines:
-        warn(line)
-    cities = load_cities(cfg.CITY_DATA_PATH)
+    try:
+        store, recovery = Store.open(cfg.OUT_ROOT, cfg)
+    except OSError as exc:
+        raise disk_error(cfg, exc) from None
+    try:
+        for line in recovery.lines:
+            warn(line)
+        cities = load_cities(cfg.CITY_DATA_PATH)
+        from generator.adopt import adopt_orphans
 
-    async def _go() -> RunStats:
-        try:
-            return await Pipeline(cfg, backend, budget, store, cities, progress).run()
-        finally:
-            await backend.aclose()
+        for line in adopt_orphans(store, cfg, cities, backend.name, build_record):
+            warn(line)
 
-    return asyncio.run(_go())
+        async def _go() -> RunStats:
+            try:
+                return await Pipeline(cfg, backend, budget, store, cities, progress).run()
+            finally:
+                await backend.aclose()
+
+        return asyncio.run(_go())
+    except OSError as exc:
+        raise disk_error(cfg, exc) from None
+    finally:
+        store.close()
+
+
+def disk_error(cfg: Config, exc: OSError) -> UsageError:
+    """A write that the file system refused (disk full, quota, read-only): one line. Every
+    write is atomic or an fsynced append, so the store is consistent and a resume completes."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return UsageError(f"{cfg.OUT_ROOT}: cannot write{where}: {exc.strerror or exc}; free space (or fix the "
+                      "folder) and run the same command again: everything already written is kept")
 
 
 def run_generate(cfg: Config) -> int:

@@ -25,6 +25,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ from PIL import Image
 
 from generator.config import BUCKETS, Config
 from generator.errors import DataFileError, UsageError
+from generator.lock import StoreLock
+from generator.schema import Sample, SampleRules
+from generator.spool import Spool
 
 METADATA_JSONL = "metadata.jsonl"
 METADATA_JSON = "metadata.json"
@@ -39,10 +43,12 @@ REJECTED_JSONL = "rejected.jsonl"
 RUNS_JSONL = "runs.jsonl"
 MANIFEST = "store.json"
 TMP_SUFFIX = ".tmp"
+QUARANTINE = "quarantine"
+QUARANTINE_LOG = "quarantine.jsonl"
 #: Images of the newest records are fully decoded on open; older ones are only stat-ed.
 VERIFY_TAIL = 64
 #: Knobs a store is tied to: resuming with other values would mix two datasets.
-BOUND_KNOBS = ("SEED", "ID_OFFSET", "POST_W", "POST_H")
+BOUND_KNOBS = ("SEED", "ID_OFFSET", "POST_W", "POST_H", "SHARD")
 BUCKET_INDEX = {b: i for i, b in enumerate(BUCKETS)}
 ID_STRIDE = 100_000_000
 
@@ -85,11 +91,40 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _append_line(path: Path, obj: dict[str, Any]) -> None:
-    line = json.dumps(obj, ensure_ascii=False) + "\n"
-    with open(path, "a", encoding="utf-8") as fh:
+    line = (json.dumps(obj, ensure_ascii=False) + "\n").encode()
+    with open(path, "ab") as fh:
+        _mend_tail(fh)
         fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _mend_tail(fh: Any) -> None:
+    """Before an append: a last line that a failed write (disk full, a crash) left without its
+    newline is completed if it is whole JSON, else cut off, so it never ends up mid-file."""
+    end = fh.seek(0, os.SEEK_END)
+    if end == 0:
+        return
+    with open(fh.name, "rb") as rd:
+        rd.seek(end - 1)
+        if rd.read(1) == b"\n":
+            return
+        start = max(0, end - (1 << 20))
+        rd.seek(start)
+        chunk = rd.read()
+    cut = chunk.rfind(b"\n")
+    if cut < 0 and start > 0:
+        return  # a line over 1 MiB: leave it to the reader, which names it
+    tail = chunk[cut + 1:]
+    try:
+        whole = isinstance(json.loads(tail), dict)
+    except (ValueError, RecursionError):
+        whole = False
+    if whole:
+        fh.write(b"\n")
+    else:
+        fh.truncate(start + cut + 1)
+        fh.seek(0, os.SEEK_END)
 
 
 def read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
@@ -119,8 +154,21 @@ def _no_gc() -> Iterator[None]:
 
 
 def _read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
-    parts = path.read_bytes().split(b"\n")
-    torn = parts.pop() != b""  # bytes after the last newline: a line cut short
+    if path.is_dir():
+        raise DataFileError(path, None, "is a folder, not a JSONL file; move it away")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataFileError(path, None, f"cannot be read ({exc.strerror})") from None
+    parts = data.split(b"\n")
+    tail = parts.pop()  # bytes after the last newline
+    unterminated = False
+    if tail.strip():
+        # A whole JSON object whose newline never made it is kept (and completed); only an
+        # unparsable last line is a torn write.
+        parts.append(tail)
+        unterminated = True
+    torn = False
     rows: list[dict[str, Any]] = []
     good_end = offset = 0
     for lineno, raw in enumerate(parts, start=1):
@@ -128,18 +176,23 @@ def _read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
         if raw.strip():
             try:
                 obj = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                 obj = None
             if not isinstance(obj, dict):
-                if lineno == len(parts) and not torn:
-                    torn = True  # garbage in the last line: also a torn write
+                if lineno == len(parts):
+                    torn = True  # garbage in the last line: a torn write
                     break
                 raise DataFileError(path, lineno, "not a JSON object; fix or remove this line")
             rows.append(obj)
         good_end = offset
-    if torn and repair:
+    if repair and torn:
         with open(path, "r+b") as fh:
-            fh.truncate(good_end)
+            fh.truncate(min(good_end, len(data)))
+            fh.flush()
+            os.fsync(fh.fileno())
+    elif repair and unterminated:
+        with open(path, "ab") as fh:
+            fh.write(b"\n")
             fh.flush()
             os.fsync(fh.fileno())
     return rows, torn
@@ -175,6 +228,15 @@ class Recovery:
         self.lines.append(line)
 
 
+@dataclass(frozen=True)
+class Orphan:
+    """An image of ours without a record (a crash between its write and its record's)."""
+
+    bucket: str
+    k: int
+    path: Path
+
+
 class Store:
     """The only writer of the dataset tree."""
 
@@ -184,6 +246,13 @@ class Store:
         self.records: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self._since_snapshot = 0
+        self._lock: StoreLock | None = None
+        self.orphans: list[Orphan] = []
+        self.foreign: list[Path] = []
+        self.spool = Spool(self.root)
+        #: plan_key -> {attempt: reason} of rejected generation attempts (rejected.jsonl lines
+        #: with an "attempt"); the item's own verdict is a line without one (self.rejected).
+        self.attempts: dict[str, dict[int, str]] = {}
 
     # -- paths ------------------------------------------------------------------------
     @property
@@ -201,24 +270,101 @@ class Store:
 
     # -- opening and recovery -----------------------------------------------------------
     @classmethod
-    def open(cls, root: Path, cfg: Config) -> tuple[Store, Recovery]:
+    def open(cls, root: Path, cfg: Config, purpose: str = "generate") -> tuple[Store, Recovery]:
+        """Take the store's writer lock (held until :meth:`close`), check it, then recover.
+
+        Everything that can refuse the store (a linked class folder, a lost ledger, a bad
+        store.json, a corrupt line) is checked before anything is written."""
         store = cls(root, cfg)
-        rec = Recovery()
-        store.root.mkdir(parents=True, exist_ok=True)
-        for bucket in BUCKETS:
-            store.bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
-        store._check_manifest()
-        store._recover(rec)
+        store._lock = StoreLock(store.root, purpose=purpose)
+        store._lock.acquire()
+        try:
+            rec = Recovery()
+            store._check_folders()
+            records, torn = read_jsonl(store.root / METADATA_JSONL, repair=False)
+            store._check_ledger(records)
+            store._check_manifest(write=False)
+            for bucket in BUCKETS:
+                store.bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
+            store._check_manifest(write=True)
+            store._recover(rec)
+        except BaseException:
+            store.close()
+            raise
         return store, rec
 
-    def _check_manifest(self) -> None:
+    def close(self) -> None:
+        """Release the writer lock (also released by the OS when the process ends)."""
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_folders(self) -> None:
+        """Class folders (and the folders above them in the store) must be real folders: a
+        linked one would make this program write into, or tidy up, somebody else's folder."""
+        for bucket in BUCKETS:
+            path = self.root
+            for part in BUCKETS[bucket][1].split("/"):
+                path = path / part
+                if path.is_symlink():
+                    raise UsageError(
+                        f"{path} is a symbolic link; dgm4plus only writes into real folders of "
+                        "its store (replace the link with a folder, or use another --out)"
+                    )
+                if path.exists() and not path.is_dir():
+                    raise UsageError(f"{path} is a file where the store needs a folder; move it away")
+
+    def _check_ledger(self, records: list[dict[str, Any]]) -> None:
+        """Refuse a ledger that lost records the snapshot still lists (missing, emptied or cut
+        short): treating it as the truth would orphan, and re-pay for, every sample it lost."""
+        meta, snap = self.root / METADATA_JSONL, self.root / METADATA_JSON
+        try:
+            snap_size = snap.stat().st_size
+        except OSError:
+            return
+        meta_size = meta.stat().st_size if meta.exists() else 0
+        # The snapshot is the ledger's lines joined by ", ": when it is not larger than that it
+        # cannot list a record the ledger lacks, and the (slow, at 100k) parse is skipped.
+        if snap_size <= meta_size + len(records) + 3:
+            return
+        try:
+            snapshot = json.loads(snap.read_bytes())
+        except (ValueError, RecursionError):
+            return  # a broken snapshot is only a cache of the ledger: it is rewritten
+        if not isinstance(snapshot, list):
+            return
+        have = {r.get("id") for r in records}
+        lost = [r for r in snapshot if isinstance(r, dict) and r.get("id") not in have
+                and isinstance(r.get("image"), str) and (self.root.parent / r["image"]).is_file()]
+        if not lost:
+            return
+        state = ("is missing" if not meta.exists() else "is empty" if not records
+                 else f"holds {len(records)} records")
+        raise UsageError(
+            f"{meta} {state} but {METADATA_JSON} lists {len(snapshot)} samples ({len(lost)} of "
+            f"them with their image and not in the ledger); refusing to treat them as lost: run "
+            f"`dgm4plus repair {self.root}` to rebuild the ledger from the snapshot and the images"
+        )
+
+    def _check_manifest(self, write: bool) -> None:
         path = self.root / MANIFEST
         bound = {k: getattr(self.cfg, k) for k in BOUND_KNOBS}
+        if path.is_dir():
+            raise DataFileError(path, None, "is a folder, not the store's JSON manifest; move it away")
         if path.exists():
             try:
-                have = json.loads(path.read_text())
-            except json.JSONDecodeError:
+                have = json.loads(path.read_bytes())
+            except (ValueError, RecursionError):
                 raise DataFileError(path, None, "not valid JSON") from None
+            if not isinstance(have, dict):
+                raise DataFileError(path, None, f"must hold a JSON object of knobs, not {type(have).__name__}"
+                                    .replace("NoneType", "null"))
             for key in BOUND_KNOBS:
                 if key in have and have[key] != bound[key]:
                     raise UsageError(
@@ -228,7 +374,29 @@ class Store:
                     )
             if all(have.get(k) == v for k, v in bound.items()):
                 return
-        write_atomic(path, (json.dumps({**bound, "format": 1}, indent=2) + "\n").encode())
+        if write:
+            write_atomic(path, (json.dumps({**bound, "format": 1}, indent=2) + "\n").encode())
+
+    def quarantine(self, path: Path, reason: str, rec: Recovery | None = None) -> Path:
+        """Move one of our files out of the dataset into ``quarantine/``, with a line saying why
+        (``quarantine/quarantine.jsonl``); nothing is deleted."""
+        rel = path.relative_to(self.root)
+        dest_dir = self.root / QUARANTINE / rel.parent
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / rel.name
+        n = 1
+        while dest.exists():
+            dest = dest_dir / f"{rel.name}.{n}"
+            n += 1
+        os.replace(path, dest)
+        _fsync_dir(path.parent)
+        _append_line(self.root / QUARANTINE / QUARANTINE_LOG, {
+            "file": rel.as_posix(), "moved_to": dest.relative_to(self.root).as_posix(),
+            "reason": reason, "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        })
+        if rec is not None:
+            rec.add(f"{path}: {reason}; moved to {dest}")
+        return dest
 
     def _recover(self, rec: Recovery) -> None:
         meta = self.root / METADATA_JSONL
@@ -240,40 +408,117 @@ class Store:
             rec.add(f"{self.root / REJECTED_JSONL}: cut a torn last line back")
         self._check_root_name(records)
         # One directory listing per class folder instead of a stat per record: fast at 100k.
-        present = {b: {e.name for e in os.scandir(self.bucket_dir(b)) if e.is_file()} for b in BUCKETS}
+        listing = {b: {e.name: e for e in os.scandir(self.bucket_dir(b))} for b in BUCKETS}
         size = (self.cfg.POST_W, self.cfg.POST_H)
         keep: list[dict[str, Any]] = []
         referenced: dict[str, set[str]] = {b: set() for b in BUCKETS}
+        seen_ids: set[Any] = set()
+        rules = SampleRules.from_config(self.cfg, self.name)
         for i, r in enumerate(records):
-            for key in ("id", "image", "plan_key", "text", "fake_cls", "phash"):
-                if key not in r:
-                    raise DataFileError(meta, i + 1, f"record lacks {key!r}")
+            # The one schema, with this store's settings: a bad field is one line naming it.
+            Sample.from_json(r, where=(meta, i + 1), rules=rules)
             bucket = r["fake_cls"]
-            name = r["image"].rpartition("/")[2]
-            if bucket not in BUCKETS or r["image"] != self.relative_image_name(bucket, name):
-                raise DataFileError(meta, i + 1, f"image path {r['image']!r} is not in the {bucket} folder of {self.name}")
+            image = r["image"]
+            name = image.rpartition("/")[2] if isinstance(image, str) else ""
+            if bucket not in BUCKETS or image != self.relative_image_name(bucket, name):
+                raise DataFileError(meta, i + 1, f"image path {image!r} is not in the {bucket} folder of {self.name}")
+            if r["id"] in seen_ids:
+                raise DataFileError(meta, i + 1, f"id {r['id']} appears twice; remove the duplicate line")
+            seen_ids.add(r["id"])
             # Images are fsynced and renamed before their record is written, so a recorded image
             # is whole unless something outside deleted or damaged it: list all, decode the tail.
-            ok = name in present[bucket] and (
-                i < len(records) - VERIFY_TAIL or _image_ok(self.image_path(r), size, full=True))
+            entry = listing[bucket].get(name)
+            present = entry is not None and entry.is_file(follow_symlinks=False)
+            ok = present and (i < len(records) - VERIFY_TAIL or _image_ok(self.image_path(r), size, full=True))
             if ok:
                 keep.append(r)
                 referenced[bucket].add(name)
+            elif present:
+                self.quarantine(self.image_path(r), f"image of {r['plan_key']} does not decode or is not "
+                                f"{size[0]}x{size[1]}; record dropped, will be built again", rec)
+                referenced[bucket].add(name)
             else:
-                rec.add(f"{r['plan_key']}: image {r['image']} missing or broken; record dropped, will be built again")
-                self.image_path(r).unlink(missing_ok=True)
+                rec.add(f"{r['plan_key']}: image {image} missing; record dropped, will be built again")
         if len(keep) != len(records):
             self._rewrite_metadata(keep)
         self.records = keep
-        self.rejected = rejected
-        for bucket in BUCKETS:
-            for name in sorted(present[bucket] - referenced[bucket]):
-                (self.bucket_dir(bucket) / name).unlink(missing_ok=True)
-                rec.add(f"{self.bucket_dir(bucket) / name}: image without a record removed")
+        self.rejected = []
+        for entry in rejected:
+            self._note_rejected(entry)
+        self._sort_unrecorded(listing, referenced, rec)
+        self._recover_spool(rec)
         snap = self.root / METADATA_JSON
         stale = not snap.exists() or (meta.exists() and meta.stat().st_mtime_ns > snap.stat().st_mtime_ns)
         if stale or torn or len(keep) != len(records):
             self.snapshot()
+
+    def _sort_unrecorded(self, listing: dict[str, dict[str, os.DirEntry[str]]],
+                         referenced: dict[str, set[str]], rec: Recovery) -> None:
+        """Files in class folders without a record. Ours (``<id>.jpg`` with this folder's id
+        range) become :attr:`orphans`, adopted by the next run; an interrupted write of ours
+        (``<id>.jpg.tmp``) goes to quarantine; anything else is not ours: left alone, reported."""
+        self.orphans = []
+        self.foreign = []
+        for bucket in BUCKETS:
+            for name in sorted(set(listing[bucket]) - referenced[bucket]):
+                entry = listing[bucket][name]
+                path = self.bucket_dir(bucket) / name
+                k = self._our_k(bucket, name)
+                if k is not None and entry.is_file(follow_symlinks=False):
+                    self.orphans.append(Orphan(bucket, k, path))
+                elif (name.endswith(".jpg" + TMP_SUFFIX) and entry.is_file(follow_symlinks=False)
+                      and self._our_k(bucket, name[: -len(TMP_SUFFIX)]) is not None):
+                    self.quarantine(path, "an image write a crash interrupted", rec)
+                else:
+                    self.foreign.append(path)
+                    rec.add(f"{path}: not written by dgm4plus; left alone (not part of the dataset)")
+
+    def _note_rejected(self, entry: dict[str, Any]) -> None:
+        attempt = entry.get("attempt")
+        if isinstance(attempt, int) and not isinstance(attempt, bool):
+            self.attempts.setdefault(str(entry.get("plan_key")), {})[attempt] = str(entry.get("reason"))
+        else:
+            self.rejected.append(entry)
+
+    def _recover_spool(self, rec: Recovery) -> None:
+        """Spooled images whose outcome is already on record are settled (a crash came between
+        the two); the rest wait for the run, which processes them before calling the backend."""
+        entries, other = self.spool.scan()
+        for path in other:
+            if path.name.endswith(TMP_SUFFIX):
+                self.quarantine(path, "a spool write a crash interrupted (never complete, never used)", rec)
+            else:
+                rec.add(f"{path}: not written by dgm4plus; left alone")
+        accepted = {r["plan_key"]: r.get("attempt") for r in self.records}
+        decided = {str(r.get("plan_key")) for r in self.rejected}
+        pending = 0
+        for e in entries:
+            key = e.plan_key
+            if key in accepted or key in decided or e.attempt in self.attempts.get(key, {}):
+                kept = self.cfg.KEEP_REJECTED and accepted.get(key, -1) != e.attempt
+                self.spool.settle(e.bucket, e.k, e.attempt, keep=kept)
+            else:
+                pending += 1
+        if pending:
+            rec.add(f"{self.spool.folder}: {pending} delivered image(s) from an earlier run are processed "
+                    "first, with no new call")
+
+    def attempts_of(self, plan_key: str) -> dict[int, str]:
+        """Rejected generation attempts of an item already on record: attempt -> reason."""
+        return self.attempts.get(plan_key, {})
+
+    def append_rejected_attempt(self, entry: dict[str, Any]) -> None:
+        """One rejected generation attempt (a delivered image), on record at once."""
+        _append_line(self.root / REJECTED_JSONL, entry)
+        self._note_rejected(entry)
+
+    def _our_k(self, bucket: str, name: str) -> int | None:
+        """k of an image name this program would write into ``bucket``'s folder, else None."""
+        stem, dot, ext = name.partition(".")
+        if ext != "jpg" or not stem.isdigit() or stem != str(int(stem)):
+            return None
+        k = int(stem) - record_id(self.cfg, bucket, 0)
+        return k if 0 <= k < ID_STRIDE else None
 
     def _check_root_name(self, records: list[dict[str, Any]]) -> None:
         """Record paths start with the store's folder name; a renamed store would otherwise look
@@ -295,9 +540,15 @@ class Store:
 
     # -- state ---------------------------------------------------------------------------
     def accepted_count(self) -> dict[str, int]:
+        """Accepted samples per class, those a reviewer rejected left out: generate fills their
+        places from the next unused plan items (their records keep their plan keys used)."""
+        from generator.reviews import rejected_ids
+
+        gone = rejected_ids(self.root)
         counts = dict.fromkeys(BUCKETS, 0)
         for r in self.records:
-            counts[r["fake_cls"]] += 1
+            if r["id"] not in gone:
+                counts[r["fake_cls"]] += 1
         return counts
 
     def used_keys(self) -> dict[str, set[int]]:
@@ -308,13 +559,21 @@ class Store:
         return used
 
     # -- writing -------------------------------------------------------------------------
-    def append_accepted(self, record: dict[str, Any], jpeg: bytes) -> None:
+    def append_accepted(self, sample: Sample, jpeg: bytes) -> None:
+        record = sample.to_json()
         write_atomic(self.image_path(record), jpeg)  # the image first, then its record
         _append_line(self.root / METADATA_JSONL, record)
         self.records.append(record)
         self._since_snapshot += 1
         if self._since_snapshot >= self.cfg.SNAP_EVERY:
             self.snapshot()
+
+    def append_record(self, sample: Sample) -> None:
+        """The record of an image already in place (adoption, repair)."""
+        record = sample.to_json()
+        _append_line(self.root / METADATA_JSONL, record)
+        self.records.append(record)
+        self._since_snapshot += 1
 
     def append_rejected(self, entry: dict[str, Any]) -> None:
         _append_line(self.root / REJECTED_JSONL, entry)
