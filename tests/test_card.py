@@ -178,8 +178,8 @@ def test_review_counts_and_empty_splits():
         "reasons": {"face": 1},
     }
     body = _body(render_card(_inputs(rows, [_run()], reviews=reviews)))
-    assert "3 of 4 released samples (75.0%) were looked at by a person" in body
-    assert "2 accepted, 1 rejected (face (1)); 1 were not reviewed." in body
+    assert "3 of 4 samples (75.0%) were looked at by a person" in body
+    assert "2 accepted, 1 rejected and left out of this release (reasons: face (1)); 1 released without review." in body
     assert "origin/validation" in body and "**Empty splits:**" in body
     unreviewed = _body(render_card(_inputs(rows, [_run()])))
     assert "No sample of this release was reviewed by a person" in unreviewed

@@ -40,7 +40,9 @@ def test_reject_command_then_every_release_leaves_them_out(store, tmp_path):
     out = export_dataset(store.root, tmp_path / "release")
     assert _parquet_ids(out) == keep
     card = (out / "README.md").read_text()
-    assert "readable signage" in card or "review" in card.lower()
+    assert ("2 of 9 samples (22.2%) were looked at by a person in the review tool (`dgm4plus review`): "
+            "0 accepted, 2 rejected and left out of this release (reasons: readable signage (2)); "
+            "7 released without review.") in card
 
     hammer = export_dgm4(store.root, tmp_path / "hammer")
     listed = sorted(r["id"] for f in hammer.rglob("metadata/*.json") for r in json.loads(f.read_text()))

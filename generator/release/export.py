@@ -127,10 +127,14 @@ def install_folder(tmp: Path, out: Path) -> None:
 
 
 def _review_counts(root: Path, ids: Sequence[int]) -> dict[str, Any] | None:
-    """The review ledger's counts over the released ids (None when nobody reviewed)."""
-    from generator.reviews import review_summary
+    """The review ledger's counts over the released ids and the samples of the store that a
+    reviewer rejected (left out of the release, so not among ``ids``); None when nobody reviewed."""
+    from generator.reviews import rejected_ids, review_summary
+    from generator.store_reader import METADATA_JSONL, read_lines
 
-    summary = review_summary(root, ids)
+    released = set(ids)
+    stored = {o.get("id") for _, o in read_lines(root / METADATA_JSONL)[0] if isinstance(o, dict)}
+    summary = review_summary(root, [*released, *sorted((rejected_ids(root) & stored) - released)])
     return summary.as_dict() if summary.reviewed else None
 
 
