@@ -196,3 +196,15 @@ def test_review_refuses_a_store_that_does_not_exist(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no dataset store" in proc.stderr
     assert not Path(tmp_path / "nope").exists()
+
+
+def test_a_corrupt_metadata_line_ends_the_session_with_one_line(tmp_path):
+    fx = make_store(tmp_path, per_bucket=2)
+    lines = (fx.root / "metadata.jsonl").read_text().splitlines(keepends=True)
+    lines[2] = "{not json\n"
+    (fx.root / "metadata.jsonl").write_text("".join(lines))
+    proc = subprocess.run([sys.executable, "-m", "generator.cli", "review", str(fx.root)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == f"dgm4plus: error: {fx.root}/metadata.jsonl:3: not a JSON object"
+    assert not (fx.root / "reviews.jsonl").exists()

@@ -155,6 +155,17 @@ class Catalog:
         self._cols: dict[str, list[str]] = {}
         self._row_of: dict[int, int] = {}
         self._rejects: list[dict[str, Any]] | None = None
+        self._started = False
+        if not background:
+            self.start_index(background=False)
+
+    def start_index(self, background: bool = True) -> None:
+        """Parse every line (once), in a thread by default. The server starts it after the first
+        page has gone out, so parsing 100k records never delays what the reviewer sees first."""
+        with self._guard:
+            if self._started:
+                return
+            self._started = True
         if background:
             threading.Thread(target=self._index, name="review-index", daemon=True).start()
         else:
@@ -204,7 +215,13 @@ class Catalog:
 
     def wait_index(self, timeout: float | None = None) -> None:
         """Block until every line is parsed; a bad line is raised here (one clear line)."""
+        self.start_index()
         self._ready.wait(timeout)
+        if self._error is not None:
+            raise self._error
+
+    def check_index(self) -> None:
+        """Raise the index's error, if parsing failed (never blocks, never starts it)."""
         if self._error is not None:
             raise self._error
 

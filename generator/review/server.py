@@ -153,7 +153,11 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         what = parts[1]
         if what == "samples":
-            return lambda: self._json(cat.query(Filters.from_query(q), num("offset", 0), num("limit", 60)))
+            def samples() -> None:
+                self._json(cat.query(Filters.from_query(q), num("offset", 0), num("limit", 60)))
+                cat.start_index()  # the first page is out: now parse the rest
+
+            return samples
         if what == "facets":
             return lambda: self._json(cat.facets())
         if what == "summary":
@@ -213,9 +217,12 @@ def serve(root: Path, port: int = 0, ready: Callable[[str], None] | None = None)
         print(line, file=sys.stderr, flush=True)
         if ready is not None:
             ready(server.url)
+        timer = threading.Timer(3.0, catalog.start_index)  # in case no page is opened soon
+        timer.daemon = True
+        timer.start()
         try:
-            catalog.wait_index()  # a corrupt metadata line ends the session with one line
             while thread.is_alive():
+                catalog.check_index()  # a corrupt metadata line ends the session with one line
                 thread.join(0.5)
         except KeyboardInterrupt:
             print("dgm4plus: review stopped; decisions are in reviews.jsonl", file=sys.stderr)

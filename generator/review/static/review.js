@@ -355,9 +355,8 @@
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) { if (state.view === "gate") loadGate(); else loadMore(); }
     }, { rootMargin: "800px" }).observe($("#sentinel"));
-    loadMore();
-    loadFacets();
-    refreshSummary();
+    // The first page first: facets and counts need the whole store indexed.
+    loadMore().then(() => { loadFacets(); refreshSummary(); });
   }
 
   init();
