@@ -41,7 +41,9 @@ changes split when the dataset grows (see :mod:`generator.splits`).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,8 +91,8 @@ def shard(samples: Sequence[Sample]) -> list[tuple[Sample, ...]]:
     count = min(n, max(math.ceil(n / SHARD_SIZE), MIN_SHARDS))
     if count <= 0:
         return []
-    size = math.ceil(n / count)
-    return [tuple(samples[i : i + size]) for i in range(0, n, size)]
+    edges = [i * n // count for i in range(count + 1)]  # sizes differ by at most one
+    return [tuple(samples[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
 
 
 def to_example(
@@ -168,6 +170,12 @@ class DGM4Plus(datasets.GeneratorBasedBuilder):
         if kwargs.get("hash") is None:
             kwargs["hash"] = store_fingerprint(kwargs.get("data_dir") or DEFAULT_DATA_DIR)
         super().__init__(*args, **kwargs)
+        # `datasets` sets keyword overrides on a copy of the config, skipping __post_init__.
+        if self.config.fake_image_box not in FAKE_IMAGE_BOX_CHOICES:
+            raise UsageError(
+                f"fake_image_box: must be one of {', '.join(FAKE_IMAGE_BOX_CHOICES)}; "
+                f"got {self.config.fake_image_box!r}"
+            )
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -197,13 +205,13 @@ class DGM4Plus(datasets.GeneratorBasedBuilder):
         for sample in load_samples(root, rules):
             if sample.fake_cls in wanted:
                 by_split[split_of(sample.id, ratios)].append(sample)
-        for samples in by_split.values():
-            for sample in samples:  # fail before any Arrow is written, naming the record
-                if not image_path(root, sample).is_file():
-                    raise UsageError(
-                        f"{root}/metadata.jsonl: record {sample.id}: image "
-                        f"{sample.image!r} is missing"
-                    )
+        chosen = [s for samples in by_split.values() for s in samples]
+        for sample in chosen:  # fail before any Arrow is written, naming the record
+            if not image_path(root, sample).is_file():
+                raise UsageError(
+                    f"{root}/metadata.jsonl: record {sample.id}: image {sample.image!r} is missing"
+                )
+        check_images(root, chosen, rules)
         # Only splits that hold samples: `as_dataset()` refuses a declared split with no data,
         # and a small store may leave validation or test empty.
         names = [name for name in active_splits(ratios) if by_split[name]]
@@ -231,9 +239,30 @@ class DGM4Plus(datasets.GeneratorBasedBuilder):
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         store = Path(root)
         for chunk in shards:
-            for sample in chunk:
-                # Each image is checked to decode whole and to be POST_W x POST_H.
-                yield sample.id, to_example(sample, read_image(store, sample, rules), rules, box)
+            for sample in chunk:  # images were checked by _split_generators
+                yield (
+                    sample.id,
+                    to_example(sample, image_path(store, sample).read_bytes(), rules, box),
+                )
+
+    def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
+        """``datasets``' own, except that a bad store stays one clear error (``datasets`` wraps
+        what ``_generate_examples`` raises in a ``DatasetGenerationError``)."""
+        try:
+            super().download_and_prepare(*args, **kwargs)
+        except datasets.exceptions.DatasetGenerationError as exc:
+            if isinstance(exc.__cause__, UsageError):
+                raise exc.__cause__ from None
+            raise
+
+
+def check_images(root: Path, samples: Sequence[Sample], rules: SampleRules) -> None:
+    """Every image decodes whole and is POST_W x POST_H, or the first bad one is one
+    DataFileError. Decoding releases the GIL, so a few threads share the work."""
+    workers = max(1, min(8, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dgm4plus-check") as pool:
+        for _ in pool.map(lambda s: read_image(root, s, rules), samples):
+            pass
 
 
 __all__ = [

@@ -124,9 +124,15 @@ def generate_to_targets(
 
     cfg = make_config(data_dir, knobs, config_file, env)
     stats = fill_store(cfg, progress=progress)
+    require_targets(stats, cfg)
+    return stats
+
+
+def require_targets(stats: RunStats, cfg: Config) -> None:
+    """Raise :class:`TargetsNotReached` saying why, unless the run reached every target."""
     short = targets_short(stats, cfg)
     if not short and not stats.fatal:
-        return stats
+        return
     cause = stop_cause(stats)
     missing = ", ".join(f"{b} needs {n} more" for b, n in short.items()) or "none missing"
     refused = stats.rejected.get("refused", 0)
@@ -154,6 +160,7 @@ __all__ = [
     "generate",
     "generate_to_targets",
     "make_config",
+    "require_targets",
     "stop_cause",
     "targets_short",
 ]

@@ -72,10 +72,12 @@ def push_release(
     *,
     commit_message: str | None = None,
     split_ratios: tuple[float, float, float] | None = None,
+    fake_image_box: str = "none",
 ) -> str:
     """Export the store at ``data_dir`` and publish it as the dataset repo ``repo_id``.
 
     Returns the repository URL. ``tag`` (e.g. ``v1.0``) tags the new commit.
+    ``fake_image_box``: ``none`` (DGM4's ``[]``) or ``full`` (the whole frame).
     """
     if not isinstance(repo_id, str) or not _REPO_ID.match(repo_id):
         raise UsageError(f"push: repo id must look like 'namespace/name', got {repo_id!r}")
@@ -113,6 +115,7 @@ def push_release(
             license=license,
             repo_id=repo_id,
             split_ratios=split_ratios,
+            fake_image_box=fake_image_box,
         )
         action = "validating the card"
         try:
