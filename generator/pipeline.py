@@ -46,11 +46,13 @@ from generator.backends.base import (
     BudgetExhausted,
     CallBudget,
     CallFailed,
+    Generated,
     ImageRequest,
     Refused,
 )
 from generator.backends.diffusers_backend import diffusers_model_name
 from generator.config import BUCKETS, Config
+from generator.costs import format_cost, make_budget, openai_kwargs, run_cost
 from generator.errors import UsageError
 from generator.plan import PlanItem, plan_item
 from generator.schema import Sample
@@ -60,11 +62,9 @@ from generator.text.datelines import CityTable, load_cities
 from generator.vision.dedup import CaptionIndex, PHashIndex
 from generator.vision.process import Candidate, RejectReason, Vision, VisionSettings
 
-#: US dollars per image, list prices for gpt-image-1 at 1024x1024 (2025), for the run estimate.
-PRICE_PER_IMAGE = {"low": 0.011, "medium": 0.042, "high": 0.167, "auto": 0.167}
-
-#: HTTP statuses that end the run: the key, the account or the model is wrong.
-FATAL_STATUS = frozenset({401, 403, 404})
+#: HTTP statuses that end the run: the key, the account or the model is wrong, or a gateway
+#: redirects (redirects are not followed: each hop would be a request outside the budget).
+FATAL_STATUS = frozenset({301, 302, 303, 307, 308, 401, 403, 404})
 
 #: A run stops when this many plan items in a row are rejected: something is misconfigured.
 MAX_REJECTS_IN_A_ROW = 200
@@ -98,14 +98,17 @@ class RunStats:
     rejected: Counter = field(default_factory=Counter)  # final verdict per item
     attempts_rejected: Counter = field(default_factory=Counter)  # per generation attempt
     regenerations: int = 0
+    tokens_in: int = 0  # usage of the images that came back (the openai backend)
+    tokens_out: int = 0
+    images_with_usage: int = 0
     started: float = field(default_factory=time.time)
     stopped_by: str | None = None
     final_counts: dict[str, int] = field(default_factory=dict)
     fatal: str | None = None  # why the image API refused the whole run
     backend_info: dict[str, Any] = field(default_factory=dict)  # a local backend's model, licence, device-seconds
+    cost: dict[str, Any] = field(default_factory=dict)  # see generator.costs.run_cost
 
     def as_dict(self, cfg: Config) -> dict[str, Any]:
-        price = PRICE_PER_IMAGE.get(cfg.GEN_QUALITY, 0.0) if cfg.BACKEND == "openai" else 0.0
         return {
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.time() - self.started, 2),
@@ -115,7 +118,7 @@ class RunStats:
             "rejected": {r: self.rejected.get(r, 0) for r in REASONS},
             "attempts_rejected": {r: self.attempts_rejected.get(r, 0) for r in REASONS},
             "regenerations": self.regenerations,
-            "estimated_cost_usd": round(self.calls * price, 4),
+            **self.cost,
             "stopped_by": self.stopped_by,
             "config": cfg.public_dict(),
             **self.backend_info,
@@ -187,7 +190,8 @@ def decide(
 
 
 def build_record(
-    cfg: Config, item: PlanItem, cand: Candidate, attempt: int, backend: str, image: str
+    cfg: Config, item: PlanItem, cand: Candidate, attempt: int, backend: str, image: str,
+    model: str | None = None,
 ) -> Sample:
     """The stored sample of an accepted item (``image``: its path relative to the store's
     parent folder). ``fake_image_box`` is DGM4's ``[]``: no DGM4+ class edits an image region
@@ -214,8 +218,9 @@ def build_record(
         phash=f"{cand.phash:016x}",
         face_probs=tuple(cand.probs),
         backend=backend,
-        model=cfg.GEN_MODEL if backend == "openai" else diffusers_model_name(cfg.DIFFUSERS_MODEL)
-        if backend == "diffusers" else f"composite ({cfg.GEN_MODEL} stand-in)",
+        model=model or (cfg.GEN_MODEL if backend == "openai"
+                        else diffusers_model_name(cfg.DIFFUSERS_MODEL) if backend == "diffusers"
+                        else "composite"),
         quality=cfg.GEN_QUALITY,
         seed=cfg.SEED,
         attempt=attempt,
@@ -282,17 +287,21 @@ class Pipeline:
                              config_shard(self.cfg))
 
     # -- stage 3: generation ---------------------------------------------------------------
-    async def _generate(self, req: ImageRequest) -> bytes:
+    async def _generate(self, req: ImageRequest) -> Generated | bytes:
         """The one place the backend is called; raises the backend's errors."""
         return await self.backend.generate(req)
 
-    async def _arrived(self, item: PlanItem, req: ImageRequest, data: bytes) -> bytes:
+    async def _arrived(self, item: PlanItem, req: ImageRequest, data: Generated | bytes) -> bytes:
         """A backend result has arrived (paid for, not yet looked at): returns the image bytes
         the vision stage reads. The raw bytes go to the store's spool first, durably, so a
         crash from here on never loses a paid image (a resume processes the spool, no call)."""
-        raw: bytes = getattr(data, "data", data)  # a backend's Generated result, or bare bytes
+        raw: bytes = data.data if isinstance(data, Generated) else data
+        if isinstance(data, Generated) and data.usage is not None:
+            self.stats.tokens_in += data.usage.input_tokens
+            self.stats.tokens_out += data.usage.output_tokens
+            self.stats.images_with_usage += 1
         await asyncio.to_thread(self.store.spool.put, item.bucket, item.k, req.attempt, raw)
-        return data
+        return raw
 
     async def _reject_attempt(self, item: PlanItem, attempt: int, reason: RejectReason) -> None:
         """A delivered image was rejected: its rejected.jsonl line first, then its spooled
@@ -319,9 +328,9 @@ class Pipeline:
                 return None
             try:
                 data = await self._generate(req)
-            except BudgetExhausted:
+            except BudgetExhausted as exc:
                 out.budget_stop = True
-                self.stop_reason = self.stop_reason or "MAX_IMAGE_CALLS"
+                self.stop_reason = self.stop_reason or exc.code or "MAX_IMAGE_CALLS"
                 return None
             except Refused:
                 out.calls += 1
@@ -419,7 +428,8 @@ class Pipeline:
         assert cand is not None
         rid = record_id(self.cfg, item.bucket, item.k)
         record = build_record(self.cfg, item, cand, out.attempt, self.backend.name,
-                              self.store.relative_image(item.bucket, rid))
+                              self.store.relative_image(item.bucket, rid),
+                              getattr(self.backend, "model", None))
         await self._write(self.store.append_accepted, record, cand.jpeg)
         await self._write(self.store.spool.settle, item.bucket, item.k, out.attempt)
         self.phash_index.add(cand.phash, item.plan_key)
@@ -487,6 +497,7 @@ class Pipeline:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.store.snapshot()
             self.stats.backend_info = getattr(self.backend, "info", dict)()  # model, licence, device time
+            self.stats.cost = run_cost(self.budget, self.backend, self.stats)
             # the city table the datelines came from: the card credits it (GeoNames: CC BY 4.0)
             self.store.append_run({**self.stats.as_dict(cfg), "city_source": self.cities.source})
         return self.stats
@@ -542,9 +553,7 @@ def make_backend_for(cfg: Config, budget: CallBudget) -> Backend:
 
         return make_backend("diffusers", budget=budget, **backend_kwargs(cfg))
     try:
-        return make_backend("openai", budget=budget, model=cfg.GEN_MODEL, size=cfg.GEN_SIZE,
-                            quality=cfg.GEN_QUALITY, max_retries=cfg.MAX_RETRIES,
-                            timeout=cfg.REQUEST_TIMEOUT)
+        return make_backend("openai", budget=budget, **openai_kwargs(cfg))
     except MissingCredentials as exc:
         raise UsageError(str(exc)) from None
 
@@ -552,7 +561,7 @@ def make_backend_for(cfg: Config, budget: CallBudget) -> Backend:
 def format_stats(stats: dict[str, Any]) -> str:
     rej = ", ".join(f"{k} {v}" for k, v in stats["rejected"].items() if v) or "none"
     return (f"calls {stats['calls']}, accepted {stats['accepted']}, rejected: {rej}; "
-            f"regenerations {stats['regenerations']}; estimated cost ${stats['estimated_cost_usd']:.2f}"
+            f"regenerations {stats['regenerations']}; {format_cost(stats)}"
             + (f"; {stats['device_seconds']:.1f} device-seconds on {stats['device']}"
                if "device_seconds" in stats else "")
             + (f"; stopped by {stats['stopped_by']}" if stats["stopped_by"] else ""))
@@ -560,7 +569,7 @@ def format_stats(stats: dict[str, Any]) -> str:
 
 def fill_store(cfg: Config, progress: bool = True) -> RunStats:
     """Generate (or resume) the store at cfg.OUT_ROOT up to the configured targets."""
-    budget = CallBudget(cfg.MAX_IMAGE_CALLS)
+    budget = make_budget(cfg)
     backend = make_backend_for(cfg, budget)  # credentials are checked before anything is written
     try:
         store, recovery = Store.open(cfg.OUT_ROOT, cfg)

@@ -16,6 +16,7 @@ from generator.backends.base import (
     BudgetExhausted,
     CallBudget,
     CallFailed,
+    Generated,
     ImageRequest,
     MissingCredentials,
     Refused,
@@ -80,7 +81,8 @@ def _run(srv: FakeOpenAIServer, sleeps: Sleeps, req: ImageRequest | None = None,
     return asyncio.run(go())
 
 
-def _decodes(data: bytes) -> Image.Image:
+def _decodes(result: Generated | bytes) -> Image.Image:
+    data = result.data if isinstance(result, Generated) else result
     im = Image.open(io.BytesIO(data))
     im.load()
     return im
@@ -88,12 +90,12 @@ def _decodes(data: bytes) -> Image.Image:
 
 def test_success_returns_png_and_sends_the_request(server):
     sleeps = Sleeps()
-    data, backend = _run(server, sleeps)
-    assert isinstance(data, bytes)
+    data, backend = _run(server, sleeps, output_format="png")
+    assert isinstance(data, Generated) and data.model == "gpt-image-2"
     assert _decodes(data).format == "PNG"
     assert server.generation_count == 1
     sent = server.requests[0]
-    assert sent["model"] == "gpt-image-1"
+    assert sent["model"] == "gpt-image-2" and sent["output_format"] == "png"
     assert sent["size"] == "1024x1024"
     assert sent["quality"] == "low"
     assert sent["n"] == 1
@@ -114,7 +116,7 @@ def test_429_honours_retry_after_then_succeeds(server):
     sleeps = Sleeps()
     data, backend = _run(server, sleeps)
     assert _decodes(data)
-    assert sleeps.delays == [7.0]
+    assert sleeps.delays == pytest.approx([7.0], abs=0.05)
     assert server.generation_count == 2
     assert (backend.calls, backend.retries) == (2, 1)
 
@@ -123,8 +125,8 @@ def test_retry_after_is_capped_by_backoff_max(server):
     server.inject(("429", 3600))
     sleeps = Sleeps()
     data, _ = _run(server, sleeps, backoff_max=12.0)
-    assert isinstance(data, bytes)
-    assert sleeps.delays == [12.0]
+    assert isinstance(data, Generated)
+    assert sleeps.delays == pytest.approx([12.0], abs=0.05)
 
 
 def test_500_then_success_backs_off_with_jitter(server):
@@ -210,7 +212,7 @@ def test_budget_is_exact_under_concurrency_and_faults():
         assert srv.generation_count == 7
         assert srv.max_in_flight >= 2  # the calls really ran concurrently
     assert budget.used == 7 and budget.remaining == 0
-    ok = [r for r in results if isinstance(r, bytes)]
+    ok = [r for r in results if isinstance(r, Generated)]
     exhausted = [r for r in results if isinstance(r, BudgetExhausted)]
     assert len(ok) == 4  # 7 units, 3 of them spent on 500s
     assert len(ok) + len(exhausted) == 20

@@ -18,7 +18,7 @@ def test_defaults_follow_the_seed_except_seed_and_targets():
     assert (cfg.TEXT_CONF_THRESH, cfg.OCR_SCALE, cfg.OCR_MAX_PASSES) == (60, 2, 1)
     assert (cfg.PHASH_DISTANCE_MAX, cfg.GEN_QUALITY, cfg.MAX_IMAGE_CALLS) == (3, "low", None)
     assert cfg.MISPLACED_BG_RATE == 1.0 and cfg.STRICT_NO_TEXT is False
-    assert Path("DGM4") == cfg.OUT_ROOT and cfg.GEN_MODEL == "gpt-image-1"
+    assert Path("DGM4") == cfg.OUT_ROOT and cfg.GEN_MODEL == "gpt-image-2"  # gpt-image-1 is shut down
 
 
 def test_precedence_cli_over_env_over_toml(tmp_path):
