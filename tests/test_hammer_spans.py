@@ -177,3 +177,12 @@ def test_validate_reports_a_caption_that_is_not_token_exact(tmp_path):
     (store.root / "metadata.json").write_text(json.dumps(records, ensure_ascii=False), "utf-8")
     problems = [p for p in validate_store(store.root) if "HAMMER tokens" in p]
     assert len(problems) == 1 and "xi\u2019an" in problems[0] and "shift" in problems[0]
+
+
+def test_text_swap_span_description_for_the_card():
+    from generator.text.captions import text_swap_span_description
+
+    assert "every word" in text_swap_span_description("all")
+    assert "differ" in text_swap_span_description("diff")
+    with pytest.raises(ValueError, match="TEXT_SWAP_SPANS"):
+        text_swap_span_description("some")

@@ -61,6 +61,7 @@ __all__ = [
     "literal_caption",
     "literal_headline",
     "swap_caption",
+    "text_swap_span_description",
 ]
 
 #: No caption, dateline included, is longer than this (in DGM4 words).
@@ -266,6 +267,23 @@ def swap_caption(
         return caption
     literal = caption_prefix(dateline, use_em_dash) + literal_headline(scene) + "."
     return _keep_differing(caption, words_untruncated(literal))
+
+
+def text_swap_span_description(rule: str) -> str:
+    """One sentence for a dataset card: what ``fake_text_pos`` marks in text_swap under ``rule``
+    (a ``TEXT_SWAP_SPANS`` value)."""
+    if rule == "all":
+        return (
+            "In text_swap, fake_text_pos marks every word of the swapped headline (the dateline "
+            "is kept and never marked)."
+        )
+    if rule == "diff":
+        return (
+            "In text_swap, fake_text_pos marks only the words of the swapped headline that differ "
+            "from the scene's literal caption (DGM4's rule: words aligned with the literal "
+            "caption, such as a shared 'a' or 'in', are not marked; the dateline never is)."
+        )
+    raise ValueError(f"TEXT_SWAP_SPANS: expected one of {TEXT_SWAP_SPAN_RULES}, got {rule!r}")
 
 
 def _keep_differing(caption: Caption, literal_words: Sequence[str]) -> Caption:
