@@ -156,6 +156,10 @@ def _args_plan(p: argparse.ArgumentParser) -> None:
 
 def _args_generate(p: argparse.ArgumentParser) -> None:
     add_knobs(p)
+    p.add_argument("--dry-run", action="store_true",
+                   help="make no API call: print items to make, expected calls, dollars and time")
+    p.add_argument("--batch", action="store_true",
+                   help="use the Batch API (half price, within 24 h): submit, or resume a batch")
 
 
 def _args_validate(p: argparse.ArgumentParser) -> None:
@@ -260,6 +264,14 @@ def _cmd_generate(ns: argparse.Namespace) -> int:
     from generator.pipeline import run_generate
 
     cfg = config_from(ns)
+    if getattr(ns, "dry_run", False):  # no API call, nothing written
+        from generator.dry_run import run_dry
+
+        return run_dry(cfg, batch=bool(getattr(ns, "batch", False)))
+    if getattr(ns, "batch", False):
+        from generator.batch import run_batch
+
+        return run_batch(cfg)
     if cfg.RAY:  # the shards as Ray tasks, then a merge
         from generator.ray_engine import run_ray
 

@@ -33,7 +33,7 @@ def _post(srv: FakeOpenAIServer, body: dict, path: str = "/images/generations"):
 def test_faults_apply_in_order_then_success():
     with FakeOpenAIServer() as srv:
         srv.inject(("429", 3), ("500",), ("moderation",), ("bad_b64",), ("not_image",))
-        answers = [_post(srv, {"prompt": "p", "model": "gpt-image-1"}) for _ in range(6)]
+        answers = [_post(srv, {"prompt": "p", "model": "gpt-image-2"}) for _ in range(6)]
         assert srv.pending_faults == 0
         assert srv.generation_count == 6 and srv.request_count == 6
     status, headers, body = answers[0]
@@ -73,7 +73,7 @@ def test_composite_images_are_keyed_by_prompt():
 def test_unknown_paths_and_bad_bodies():
     with FakeOpenAIServer() as srv:
         assert _post(srv, {"prompt": "p"}, path="/chat/completions")[0] == 404
-        assert _post(srv, {"model": "gpt-image-1"})[0] == 400
+        assert _post(srv, {"model": "gpt-image-2"})[0] == 400
         assert srv.request_count == 2 and srv.generation_count == 1
 
 
