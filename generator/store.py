@@ -48,7 +48,7 @@ QUARANTINE_LOG = "quarantine.jsonl"
 #: Images of the newest records are fully decoded on open; older ones are only stat-ed.
 VERIFY_TAIL = 64
 #: Knobs a store is tied to: resuming with other values would mix two datasets.
-BOUND_KNOBS = ("SEED", "ID_OFFSET", "POST_W", "POST_H", "SHARD")
+BOUND_KNOBS = ("SEED", "ID_OFFSET", "POST_W", "POST_H", "SHARD", "TEXT_SWAP_SPANS")
 BUCKET_INDEX = {b: i for i, b in enumerate(BUCKETS)}
 ID_STRIDE = 100_000_000
 

@@ -186,3 +186,18 @@ def test_text_swap_span_description_for_the_card():
     assert "differ" in text_swap_span_description("diff")
     with pytest.raises(ValueError, match="TEXT_SWAP_SPANS"):
         text_swap_span_description("some")
+
+
+def test_a_store_keeps_one_text_swap_rule(tmp_path):
+    from conftest import run_cli
+
+    out = str(tmp_path / "DGM4")
+    common = ("generate", "--backend", "composite", "--out", out, "--origin", "0",
+              "--text-attribute", "0", "--composite-fault-rate", "0")
+    first = run_cli(*common, "--text-swap", "1")
+    assert first.returncode == 0, first.stderr
+    mixed = run_cli(*common, "--text-swap", "2", "--text-swap-spans", "diff")
+    assert mixed.returncode == 2 and mixed.stderr.count("\n") == 1
+    assert "TEXT_SWAP_SPANS=all" in mixed.stderr
+    lines = (tmp_path / "DGM4" / "metadata.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1  # nothing written under the other rule
