@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO, read_jsonl
 from fixtures_store import make_store
 
+from generator.errors import UsageError
 from generator.lock import StoreLock, StoreLocked
 from generator.review.catalog import Catalog, Filters
 from generator.review.server import ReviewServer
@@ -208,3 +209,21 @@ def test_a_corrupt_metadata_line_ends_the_session_with_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[-1] == f"dgm4plus: error: {fx.root}/metadata.jsonl:3: not a JSON object"
     assert not (fx.root / "reviews.jsonl").exists()
+
+
+def test_catalog_lines_skip_blanks_and_torn_tails_and_name_line_numbers(tmp_path):
+    fx = make_store(tmp_path, per_bucket=1)
+    recs = [json.dumps(r) for r in fx.records]
+    body = "\n" + recs[0] + "\n\n" + recs[1] + "\n" + recs[2]  # blank lines; last line whole, no newline
+    (fx.root / "metadata.jsonl").write_text(body)
+    cat = Catalog(fx.root)
+    assert [c["id"] for c in cat.query(Filters(), 0, 60)["cards"]] == [r["id"] for r in fx.records]
+    cat.wait_index()
+    assert len(cat) == 3 and cat.query(Filters(), 0, 60)["total"] == 3
+    (fx.root / "metadata.jsonl").write_text(recs[0] + "\n" + recs[1] + "\n" + recs[2][:40])  # torn
+    assert [c["id"] for c in Catalog(fx.root, background=False).query(Filters(), 0, 60)["cards"]] == [
+        r["id"] for r in fx.records[:2]]
+    (fx.root / "metadata.jsonl").write_text(recs[0] + "\n\n[1, 2]\n" + recs[1] + "\n")
+    bad = Catalog(fx.root)
+    with pytest.raises(UsageError, match=r"metadata\.jsonl:3: not a JSON object"):
+        bad.wait_index()

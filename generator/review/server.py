@@ -211,22 +211,23 @@ def serve(root: Path, port: int = 0, ready: Callable[[str], None] | None = None)
         catalog = Catalog(root)
         server = ReviewServer(catalog, port)
         thread = threading.Thread(target=server.serve_forever, name="review-http", daemon=True)
-        thread.start()
-        n = len(catalog)
-        line = f"dgm4plus: reviewing {n} samples of {root} at {server.url}  (Ctrl-C stops)"
-        print(line, file=sys.stderr, flush=True)
-        if ready is not None:
-            ready(server.url)
         timer = threading.Timer(3.0, catalog.start_index)  # in case no page is opened soon
         timer.daemon = True
-        timer.start()
         try:
+            thread.start()
+            timer.start()
+            line = f"dgm4plus: reviewing {len(catalog)} samples of {root} at {server.url}  (Ctrl-C stops)"
+            print(line, file=sys.stderr, flush=True)
+            if ready is not None:
+                ready(server.url)
             while thread.is_alive():
                 catalog.check_index()  # a corrupt metadata line ends the session with one line
                 thread.join(0.5)
         except KeyboardInterrupt:
             print("dgm4plus: review stopped; decisions are in reviews.jsonl", file=sys.stderr)
         finally:
-            server.shutdown()
+            timer.cancel()
+            if thread.is_alive():
+                server.shutdown()
             server.server_close()
     return 0
