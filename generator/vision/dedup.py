@@ -165,12 +165,12 @@ class PHashIndex:
             if not matches:
                 return []
         else:
-            ids = np.frombuffer(candidates, dtype=np.uint32)
-            dist = np.bitwise_count(self._hashes[ids] ^ np.uint64(h))
+            found = np.frombuffer(candidates, dtype=np.uint32)
+            dist = np.bitwise_count(self._hashes[found] ^ np.uint64(h))
             hit = np.flatnonzero(dist <= r)
             if not len(hit):
                 return []
-            matches = dict(zip(ids[hit].tolist(), dist[hit].tolist(), strict=True))
+            matches = dict(zip(found[hit].tolist(), dist[hit].tolist(), strict=True))
         keys = self._keys
         result = [(keys[idx], d) for idx, d in matches.items()]
         result.sort(key=lambda kd: (kd[1], kd[0]))
