@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> str:
     from generator.backends.composite import CompositeBackend, encode_png
     from generator.backends.openai_backend import _decode_image
     from generator.config import BUCKETS, load_config
+    from generator.imaging import encode_jpeg
     from generator.plan import plan_item
-    from generator.store import encode_jpeg
     from generator.text.datelines import load_cities
     from generator.vision.crop import crop_for_shot
     from generator.vision.dedup import phash64

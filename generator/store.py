@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ from PIL import Image
 
 from generator.config import BUCKETS, Config
 from generator.errors import DataFileError, UsageError
+from generator.imaging import encode_jpeg  # noqa: F401 - its old home; use generator.imaging
 from generator.lock import StoreLock
 from generator.schema import Sample, SampleRules
 from generator.spool import Spool
@@ -611,12 +611,6 @@ def load_records(root: Path) -> list[dict[str, Any]]:
 def load_runs(root: Path) -> list[dict[str, Any]]:
     rows, _ = read_jsonl(Path(root) / RUNS_JSONL, repair=False)
     return rows
-
-
-def encode_jpeg(img: Image.Image, quality: int) -> bytes:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, format="JPEG", quality=quality, optimize=True)
-    return buf.getvalue()
 
 
 def warn(line: str) -> None:
