@@ -7,19 +7,17 @@ same handler, at the default verbosity, the first time a line is written.
 
 Verbosity: ``-q`` errors only; default warnings and notices; ``-v`` also info (the OpenAI SDK's
 and our own retry messages); ``-vv`` debug. Secrets found in the environment are masked in every
-line this handler writes.
+line this handler writes (:func:`generator.redact.mask`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import dataclass
 
 #: Loggers whose lines reach the user: ours and the OpenAI SDK's (its retries are logged at INFO).
 LOGGERS = ("dgm4plus", "generator", "openai")
-SECRET_ENV = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 #: A logging level between INFO and WARNING for notices: shown by default, hidden by ``-q``.
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")
@@ -39,11 +37,9 @@ _seen: set[str] = set()
 
 
 def _mask(text: str) -> str:
-    for name in SECRET_ENV:
-        value = os.environ.get(name)
-        if value and len(value) >= 8:
-            text = text.replace(value, "***")
-    return text
+    from generator.redact import mask  # the one masking rule (env secrets, key-shaped strings)
+
+    return mask(text)
 
 
 class TqdmHandler(logging.Handler):
