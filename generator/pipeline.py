@@ -608,23 +608,24 @@ def disk_error(cfg: Config, exc: OSError) -> UsageError:
 def run_generate(cfg: Config) -> int:
     """`dgm4plus generate`: exit 0 when the targets are met, 130 when interrupted, 3 when
     stopped short (budget spent, or too many rejections in a row)."""
+    from generator import console  # -q hides the summary; lines are written above any bar
+
     stats = fill_store(cfg)
     if stats.fatal:  # one line; the statistics are in runs.jsonl
-        print(f"dgm4plus: error: the image API refused the run: {stats.fatal}", file=sys.stderr)
+        console.error(f"the image API refused the run: {stats.fatal}")
         return 2
-    print(f"dgm4plus: {format_stats(stats.as_dict(cfg))}", file=sys.stderr)
+    console.notice(format_stats(stats.as_dict(cfg)))
     if stats.stopped_by in ("SIGINT", "SIGTERM"):
         return 130
     short = {b: cfg.targets[b] - n for b, n in stats.final_counts.items() if n < cfg.targets[b]}
     if short:
         need = ", ".join(f"{b} needs {n} more" for b, n in short.items())
-        print(f"dgm4plus: stopped short of the targets ({need}); run the same command again "
-              "to resume", file=sys.stderr)
+        console.warn(f"stopped short of the targets ({need}); run the same command again to resume")
         return 3
-    print(f"dgm4plus: {cfg.OUT_ROOT} holds {sum(stats.final_counts.values())} samples "
-          f"({', '.join(f'{b} {n}' for b, n in stats.final_counts.items())})", file=sys.stderr)
+    counts = ", ".join(f"{b} {n}" for b, n in stats.final_counts.items())
+    console.notice(f"{cfg.OUT_ROOT} holds {sum(stats.final_counts.values())} samples ({counts})")
     from generator.split_check import store_split_warnings
 
     for line in store_split_warnings(cfg.OUT_ROOT):
-        print(f"dgm4plus: warning: {line}", file=sys.stderr)
+        console.warn(f"warning: {line}")
     return 0

