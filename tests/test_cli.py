@@ -286,3 +286,23 @@ def test_generate_honours_no_progress_and_prints_notices_at_most_once(
     assert "Building 2 DGM4-synthetic" in err and "holds 2 samples" in err
     assert cli.main([*args, "-q"]) == 0  # errors only: the summary and the bar are gone
     assert capsys.readouterr().err == ""
+
+
+def test_retry_messages_reach_the_user_at_verbose(tmp_path, capsys, monkeypatch):
+    from fakes.openai_server import FakeOpenAIServer
+
+    monkeypatch.chdir(tmp_path)
+    args = ["generate", "--backend", "openai", "--origin", "1", "--text-attribute", "0"]
+    args += ["--text-swap", "0", "--no-progress"]
+    key = "sk-cli-test-0123456789abcdef"
+    with FakeOpenAIServer(images="composite", faults=[("500",)], api_key=key) as srv:
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        assert cli.main([*args, "--out", str(tmp_path / "quiet")]) == 0
+        default = capsys.readouterr().err
+        srv.inject(("500",))
+        assert cli.main([*args, "--out", str(tmp_path / "loud"), "-v"]) == 0
+        verbose = capsys.readouterr().err
+    assert "retrying in" not in default
+    assert re.search(r"^dgm4plus: .*transient failure .*500.*retrying in", verbose, re.M), verbose
+    assert key not in verbose
