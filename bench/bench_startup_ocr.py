@@ -45,8 +45,9 @@ KEY = "sk-bench"
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def default_baseline() -> str:
@@ -77,13 +78,36 @@ def first_sample(tree: Path, base_url: str, work: Path) -> dict[str, float]:
     """One CLI run: seconds from the process start to the first accepted record, and in all."""
     out = work / "DGM4"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "generator.cli", "generate", "--backend", "openai", "--out",
-           str(out), "--seed", str(SEED), "--origin", "2", "--text-attribute", "2",
-           "--text-swap", "2", "--concurrency", "4"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "generator.cli",
+        "generate",
+        "--backend",
+        "openai",
+        "--out",
+        str(out),
+        "--seed",
+        str(SEED),
+        "--origin",
+        "2",
+        "--text-attribute",
+        "2",
+        "--text-swap",
+        "2",
+        "--concurrency",
+        "4",
+    ]
     meta = out / "metadata.jsonl"
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=tree, env=child_env(tree, base_url),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tree,
+        env=child_env(tree, base_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = float("nan")
     while proc.poll() is None:
         if first != first and meta.exists() and b"\n" in meta.read_bytes():
@@ -105,7 +129,12 @@ def ocr_cpu(tree: Path, base_url: str, work: Path, n: int) -> dict[str, float]:
     targets = [a + (1 if i < b else 0) for i in range(3)]
     proc = subprocess.run(
         [sys.executable, str(CHILD), str(out), str(SEED), "4", *map(str, targets), "1"],
-        cwd=tree, env=child_env(tree, base_url), capture_output=True, text=True, check=False)
+        cwd=tree,
+        env=child_env(tree, base_url),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{tree}: fill_store exited {proc.returncode}:\n{proc.stderr}")
     row = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -152,14 +181,18 @@ def run(args: argparse.Namespace) -> str:
                 for name, (tree, _) in trees.items():
                     r = first_sample(tree, srv.base_url, tmp / f"run-{name}")
                     results[name]["first"].append(r)
-                    print(f"[{rep}] {name}: first sample {r['first']:.2f} s, run "
-                          f"{r['total']:.2f} s", file=sys.stderr)
+                    print(
+                        f"[{rep}] {name}: first sample {r['first']:.2f} s, run {r['total']:.2f} s",
+                        file=sys.stderr,
+                    )
                 for name, (tree, _) in trees.items():
                     o = ocr_cpu(tree, srv.base_url, tmp / f"ocr-{name}", args.ocr_samples)
                     results[name]["ocr"].append(o)
-                    print(f"[{rep}] {name}: STRICT_NO_TEXT {o['cpu_per_sample'] * 1000:.0f} ms "
-                          f"CPU per sample ({o['accepted']} accepted, {o['calls']} calls)",
-                          file=sys.stderr)
+                    print(
+                        f"[{rep}] {name}: STRICT_NO_TEXT {o['cpu_per_sample'] * 1000:.0f} ms "
+                        f"CPU per sample ({o['accepted']} accepted, {o['calls']} calls)",
+                        file=sys.stderr,
+                    )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return report(args, trees, results)
@@ -174,40 +207,51 @@ def report(args, trees, results) -> str:
         firsts = ", ".join(f"{r['first']:.2f}" for r in results[name]["first"])
         cpus = ", ".join(f"{r['cpu_per_sample'] * 1000:.0f}" for r in results[name]["ocr"])
         acc = results[name]["ocr"][0]
-        rows.append([
-            f"{name} ({label})",
-            f"{med(name, 'first', 'first'):.2f} ({firsts})",
-            f"{med(name, 'first', 'total'):.2f}",
-            f"{med(name, 'ocr', 'cpu_per_sample') * 1000:.0f} ({cpus})",
-            f"{acc['accepted']} / {acc['calls']}",
-        ])
+        rows.append(
+            [
+                f"{name} ({label})",
+                f"{med(name, 'first', 'first'):.2f} ({firsts})",
+                f"{med(name, 'first', 'total'):.2f}",
+                f"{med(name, 'ocr', 'cpu_per_sample') * 1000:.0f} ({cpus})",
+                f"{acc['accepted']} / {acc['calls']}",
+            ]
+        )
     ratio_first = med("candidate", "first", "first") / med("baseline", "first", "first")
     ratio_cpu = med("candidate", "ocr", "cpu_per_sample") / med("baseline", "ocr", "cpu_per_sample")
-    header = ["code", "first accepted sample, s: median (runs)", "6-sample run, s",
-              "STRICT_NO_TEXT client CPU ms / accepted sample: median (runs)",
-              "accepted / calls (OCR run)"]
-    return "\n".join([
-        "# Start-up and OCR: before and after the pipeline restructure",
-        "",
-        f"FakeOpenAIServer(images='composite', latency={args.latency} s) on 127.0.0.1, real "
-        f"`openai` client; {args.repeats} interleaved runs per tree, seed {SEED}, CONCURRENCY 4. "
-        f"First sample: `dgm4plus generate --backend openai` with 2 + 2 + 2 targets, process "
-        f"start to the first metadata.jsonl line. OCR: `fill_store` with STRICT_NO_TEXT and "
-        f"{args.ocr_samples} targets, client + tesseract CPU after the imports. {machine_line()}.",
-        "",
-        table(header, rows, "lrrrr"),
-        "",
-        f"Candidate / baseline: first sample {ratio_first:.2f}x, STRICT_NO_TEXT CPU per "
-        f"accepted sample {ratio_cpu:.2f}x.",
-        "",
-    ])
+    header = [
+        "code",
+        "first accepted sample, s: median (runs)",
+        "6-sample run, s",
+        "STRICT_NO_TEXT client CPU ms / accepted sample: median (runs)",
+        "accepted / calls (OCR run)",
+    ]
+    return "\n".join(
+        [
+            "# Start-up and OCR: before and after the pipeline restructure",
+            "",
+            f"FakeOpenAIServer(images='composite', latency={args.latency} s) on 127.0.0.1, real "
+            f"`openai` client; {args.repeats} interleaved runs per tree, seed {SEED}, CONCURRENCY 4. "
+            f"First sample: `dgm4plus generate --backend openai` with 2 + 2 + 2 targets, process "
+            f"start to the first metadata.jsonl line. OCR: `fill_store` with STRICT_NO_TEXT and "
+            f"{args.ocr_samples} targets, client + tesseract CPU after the imports. {machine_line()}.",
+            "",
+            table(header, rows, "lrrrr"),
+            "",
+            f"Candidate / baseline: first sample {ratio_first:.2f}x, STRICT_NO_TEXT CPU per "
+            f"accepted sample {ratio_cpu:.2f}x.",
+            "",
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default=None,
-                        help="git revision of the code before (default: parent of the first "
-                             "'pipeline stages:' commit)")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="git revision of the code before (default: parent of the first "
+        "'pipeline stages:' commit)",
+    )
     parser.add_argument("--candidate", default="HEAD", help="git revision, or a source folder")
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per request (L)")
     parser.add_argument("--repeats", type=int, default=3)

@@ -38,8 +38,15 @@ def item():
 
 
 def test_reject_reasons_keep_their_stored_strings():
-    assert REASONS == ("faces", "quality", "ocr", "duplicate_image", "duplicate_caption",
-                       "refused", "failed")
+    assert REASONS == (
+        "faces",
+        "quality",
+        "ocr",
+        "duplicate_image",
+        "duplicate_caption",
+        "refused",
+        "failed",
+    )
     assert [str(r) for r in RejectReason] == list(REASONS)
     assert RejectReason("ocr") is RejectReason.OCR
 
@@ -90,7 +97,9 @@ def test_decide_stops_the_run_at_the_rejection_limit(item):
 
 def test_records_carry_the_item_and_the_candidate(item):
     cfg = load_config(cli={"BACKEND": "composite", "SEED": 5}, env={})
-    sample = build_record(cfg, item, _candidate(0xAB), 2, "composite", "DGM4/origin/generated/0.jpg")
+    sample = build_record(
+        cfg, item, _candidate(0xAB), 2, "composite", "DGM4/origin/generated/0.jpg"
+    )
     rec = sample.to_json()
     assert rec["plan_key"] == item.plan_key and rec["text"] == item.text
     assert rec["phash"] == "00000000000000ab" and rec["attempt"] == 2
@@ -152,8 +161,12 @@ def test_strict_mode_blurs_a_sign_until_the_stored_jpeg_reads_clean(detector, mo
     from generator.vision.ocr import readable_words
 
     s = VisionSettings(strict_no_text=True, ocr_max_passes=2)
-    signed = [render_composite(11, f"origin/{k}", 0, 1, "a snowy glacier", fault_rate=0.0,
-                               signage_rate=1.0).png for k in range(6)]
+    signed = [
+        render_composite(
+            11, f"origin/{k}", 0, 1, "a snowy glacier", fault_rate=0.0, signage_rate=1.0
+        ).png
+        for k in range(6)
+    ]
     results = [process(png, "wide shot", detector, s) for png in signed]
     blurred = 0
     for png, res in zip(signed, results, strict=True):

@@ -98,7 +98,9 @@ class Reject:
     reason: RejectReason
 
 
-def process(data: bytes, shot: str, detector: FaceDetector, s: VisionSettings) -> Candidate | Reject:
+def process(
+    data: bytes, shot: str, detector: FaceDetector, s: VisionSettings
+) -> Candidate | Reject:
     """Backend bytes -> a :class:`Candidate`, or the :class:`Reject` that says why not."""
     try:
         img = decode_rgb(data)
@@ -179,8 +181,9 @@ class Vision:
         with self._lock:  # the first caller builds it; the others wait for that one
             if self._det is None:
                 s = self.settings
-                self._det = FaceDetector(detect_size=s.detect_size, min_face_px=s.min_side_px,
-                                         device=s.device)
+                self._det = FaceDetector(
+                    detect_size=s.detect_size, min_face_px=s.min_side_px, device=s.device
+                )
             return self._det
 
     def warm_up(self) -> None:
