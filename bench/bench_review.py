@@ -179,8 +179,10 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     t = time.perf_counter()
+    reused = (args.dir / "DGM4" / ".bench-n").exists()
     root = build_store(args.dir, args.n)
     build_s = time.perf_counter() - t
+    built = "reused from an earlier run" if reused and build_s < 1 else f"built in {build_s:,.1f} s"
     size_mb = (root / "metadata.jsonl").stat().st_size / 2**20
     ours_cmd = [sys.executable, "-m", "generator.cli", "review", str(root)]
     naive_cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-naive", str(root)]
@@ -243,7 +245,7 @@ def main() -> None:
     text = "\n\n".join([
         f"# Review page: time to the first page, {args.n:,} samples",
         f"Synthetic store: {args.n:,} records ({size_mb:,.0f} MiB of metadata.jsonl), images hard-linked "
-        f"(built in {build_s:,.1f} s, not part of the result). {machine_line()}. Headless Debian chromium "
+        f"({built}, not part of the result). {machine_line()}. Headless Debian chromium "
         "via Playwright; each side in a fresh process and page. \"First page\" = the first card's image "
         "painted. Command: `.venv/bin/python bench/bench_review.py" + (f" --n {args.n}" if args.n != 100_000 else "") + "`.",
         table(["page", "server up ms", "page ms", "total ms", "cards in the DOM"], rows),
