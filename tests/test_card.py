@@ -135,6 +135,18 @@ def test_composite_samples_are_reported_as_composite_with_real_photo_sources():
     assert "estimated from the price table" in body
 
 
+def test_cost_fields_of_the_cost_module_are_read():
+    rows = [_row(0, "origin", "openai", "gpt-image-1")]
+    runs = [
+        _run(cost_usd=0.5, cost_is_estimate=False, cost_unknown_calls=0),
+        _run(cost_usd=0.25, cost_is_estimate=True, cost_unknown_calls=2),
+    ]
+    body = _body(render_card(_inputs(rows, runs)))
+    assert "cost **$0.75** (partly estimated from the price table) in all, not counting 2" in body
+    exact = _body(render_card(_inputs(rows, runs[:1])))
+    assert "cost **$0.50** in all." in exact
+
+
 def test_composite_only_release_spends_no_dollars():
     rows = [_row(i, "origin", "composite", "composite") for i in range(3)]
     body = _body(render_card(_inputs(rows, [_run(estimated_cost_usd=0.0)])))
@@ -179,7 +191,10 @@ def test_review_counts_and_empty_splits():
     }
     body = _body(render_card(_inputs(rows, [_run()], reviews=reviews)))
     assert "3 of 4 samples (75.0%) were looked at by a person" in body
-    assert "2 accepted, 1 rejected and left out of this release (reasons: face (1)); 1 released without review." in body
+    assert (
+        "2 accepted, 1 rejected and left out of this release (reasons: face (1)); 1 released without review."
+        in body
+    )
     assert "origin/validation" in body and "**Empty splits:**" in body
     unreviewed = _body(render_card(_inputs(rows, [_run()])))
     assert "No sample of this release was reviewed by a person" in unreviewed

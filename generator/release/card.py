@@ -189,7 +189,9 @@ def summarize_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
 
     Dollars: ``cost_usd`` is the sum over runs of each run's most exact dollar field
     (``spent_usd``, ``cost_usd``, then ``estimated_cost_usd``); ``cost_is_estimate`` says whether
-    any run only had an estimate. Unknown or malformed fields are skipped, never fatal.
+    any part is an estimate (a run with only ``estimated_cost_usd``, or one that says so), and
+    ``cost_unknown_calls`` counts requests no price covered (``generator.costs``). Unknown or
+    malformed fields are skipped, never fatal.
     """
     if not runs:
         return None
@@ -201,8 +203,11 @@ def summarize_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     costs = [run_cost(r) for r in runs]
     known = [c for c in costs if c is not None]
     total["cost_usd"] = round(sum(v for _, v in known), 4) if known else None
-    total["cost_is_estimate"] = any(k == "estimated_cost_usd" for k, _ in known)
+    total["cost_is_estimate"] = any(k == "estimated_cost_usd" for k, _ in known) or any(
+        r.get("cost_is_estimate") is True for r in runs
+    )
     total["cost_runs_unpriced"] = len(costs) - len(known)
+    total["cost_unknown_calls"] = int(sum(_number(r.get("cost_unknown_calls")) or 0 for r in runs))
     for key in ("rejected", "attempts_rejected"):
         merged: dict[str, int] = {}
         for r in runs:
@@ -523,6 +528,7 @@ def card_context(inp: CardInputs) -> dict[str, Any]:
         "run_table": table(["run statistic", "value"], run_rows) if run_rows else "",
         "cost_usd": None if run.get("cost_usd") is None else f"{run['cost_usd']:.2f}",
         "cost_is_estimate": bool(run.get("cost_is_estimate")),
+        "cost_unknown_calls": int(run.get("cost_unknown_calls") or 0),
         "paid_backends": [b for b in backends if b == "openai"],
         "knobs_table": table(
             ["knob", "value"],
