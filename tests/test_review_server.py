@@ -227,3 +227,25 @@ def test_catalog_lines_skip_blanks_and_torn_tails_and_name_line_numbers(tmp_path
     bad = Catalog(fx.root)
     with pytest.raises(UsageError, match=r"metadata\.jsonl:3: not a JSON object"):
         bad.wait_index()
+
+
+def test_a_busy_port_is_one_line_and_the_lock_is_released(tmp_path):
+    import socket
+
+    fx = make_store(tmp_path, per_bucket=1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "generator.cli", "review", str(fx.root), "--port", str(port)],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and f"--port {port}: cannot listen on 127.0.0.1" in proc.stderr
+    with StoreLock(fx.root, purpose="generate"):
+        pass
+
+
+def test_page_data_cannot_break_out_of_its_script_tag():
+    from generator.review.server import page_html
+
+    html = page_html({"mode": "static", "store": "__DATA__"}, data='{"x": "</script><b>__CONFIG__"}')
+    assert "</script><b>" not in html and '"store": "__DATA__"' in html and "<\\/script><b>__CONFIG__" in html

@@ -12,6 +12,7 @@ on it: its Host header differs, and POSTs need the session token that is written
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 import threading
@@ -36,10 +37,10 @@ def asset(name: str) -> str:
 
 def page_html(config: dict[str, Any], inline: bool = False, data: str | None = None) -> str:
     """The page: its config (and, for the static page, its data and assets) written in."""
-    html = asset("review.html")
-    cfg = json.dumps(config).replace("</", "<\\/")
-    html = html.replace("__CONFIG__", cfg)
-    html = html.replace("__DATA__", (data or "null").replace("</", "<\\/"))
+    fills = {"__CONFIG__": json.dumps(config), "__DATA__": data or "null"}
+    # One pass, so a marker inside the data is never replaced; "</" cannot close the script tag.
+    html = re.sub("__CONFIG__|__DATA__", lambda m: fills[m.group(0)].replace("</", "<\\/"),
+                  asset("review.html"))
     if inline:
         html = html.replace('<link rel="stylesheet" href="static/review.css">',
                             "<style>\n" + asset("review.css") + "\n</style>")
