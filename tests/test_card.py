@@ -196,6 +196,10 @@ def test_review_counts_and_empty_splits():
         in body
     )
     assert "origin/validation" in body and "**Empty splits:**" in body
+    from generator.split_check import smallest_complete_sizes
+
+    need = smallest_complete_sizes(10**9, (0.8, 0.1, 0.1))
+    assert f"receives samples from these targets on: `origin` {need['origin']:,}," in body
     unreviewed = _body(render_card(_inputs(rows, [_run()])))
     assert "No sample of this release was reviewed by a person" in unreviewed
 

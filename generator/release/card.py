@@ -390,6 +390,20 @@ def _reviews_context(reviews: Mapping[str, Any] | None) -> dict[str, Any] | None
     }
 
 
+def _smallest_sizes(
+    empty_splits: Sequence[str], knobs: Mapping[str, Any], ratios: Sequence[float]
+) -> str:
+    """``origin 12, text_attribute 9, ...``: the targets that fill every split (when some is
+    empty), from the ids the plan gives (``generator.split_check``)."""
+    if not empty_splits:
+        return ""
+    from generator.split_check import smallest_complete_sizes
+
+    offset = knobs.get("ID_OFFSET")
+    sizes = smallest_complete_sizes(offset if isinstance(offset, int) else 10**9, ratios)
+    return ", ".join(f"`{name}` {n:,}" for name, n in sizes.items())
+
+
 def card_context(inp: CardInputs) -> dict[str, Any]:
     """Everything the template shows, computed from the inputs (pure: no I/O)."""
     check_license(inp.license)
@@ -481,6 +495,7 @@ def card_context(inp: CardInputs) -> dict[str, Any]:
         ),
         "configs_table": table(["config", *SPLITS, "total"], config_rows),
         "empty_splits": empty_splits,
+        "smallest_sizes": _smallest_sizes(empty_splits, knobs, inp.split_ratios),
         "split_ratios": ", ".join(
             f"{s} {r:g}" for s, r in zip(SPLITS, inp.split_ratios, strict=True)
         ),
