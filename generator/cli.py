@@ -477,6 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(ns, int):
         return ns
     verbosity = -1 if ns.quiet else ns.verbose
+    from generator import redact
+
+    redact.install()  # API key and HF token masked in every log record (SDK debug logs too)
     console.configure(verbosity=verbosity, progress=not ns.no_progress)
     try:
         return int(_resolve(command(ns.command).run)(ns))

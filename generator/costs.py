@@ -48,8 +48,12 @@ def openai_kwargs(cfg: Config) -> dict[str, Any]:
     }
 
 
-def run_cost(budget: CallBudget, backend: Any, stats: Any, *, batch: bool = False) -> dict[str, Any]:
+def run_cost(
+    budget: CallBudget, backend: Any, stats: Any, *, batch: bool | None = None
+) -> dict[str, Any]:
     """The cost fields of a run (see the module docstring)."""
+    if batch is None:
+        batch = bool(getattr(backend, "batch", False))
     basis = {k: budget.basis.get(k, 0) for k in ("usage", "estimate", "unknown")}
     return {
         "model": getattr(backend, "model", None),
@@ -81,8 +85,10 @@ def format_cost(stats: dict[str, Any]) -> str:
     elif est:
         text += f" (of which ${est:.4f} is an estimate: no usage came back, or --price-per-image)"
     if unknown:
-        text += (f"; {unknown} request(s) of unknown cost (the model table does not price "
-                 f"{stats.get('model')}: give --price-per-image)")
+        text += (
+            f"; {unknown} request(s) of unknown cost (the model table does not price "
+            f"{stats.get('model')}: give --price-per-image)"
+        )
     if stats.get("batch"):
         text += ", at the batch price"
     return text

@@ -41,11 +41,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from PIL import Image
+
 from generator.backends.base import (
     Backend,
     BudgetExhausted,
     CallBudget,
     CallFailed,
+    Deferred,
     Generated,
     ImageRequest,
     Refused,
@@ -332,6 +335,9 @@ class Pipeline:
                 out.budget_stop = True
                 self.stop_reason = self.stop_reason or exc.code or "MAX_IMAGE_CALLS"
                 return None
+            except Deferred:  # batch mode: this attempt goes into the next batch
+                out.budget_stop = True
+                return None
             except Refused:
                 out.calls += 1
                 out.reason = RejectReason.REFUSED
@@ -446,6 +452,10 @@ class Pipeline:
         bar = _progress_bar(total, done0, cfg.SEED, enabled=self.progress)
         seq = self._sequence()
         nxt: tuple[str, int] | None = next(seq, None)
+        # PIL's format plugins are imported here, before any request: the arrival path (decode,
+        # then the spool write) would otherwise wait on the import lock while the detector's
+        # warm-up imports torch, leaving paid answers unread for seconds (a kill loses them).
+        Image.init()
         if nxt is not None:  # torch and MTCNN load while the first requests are in flight
             asyncio.get_running_loop().run_in_executor(self.pool, self._warm_up)
         queue: deque[asyncio.Task[Outcome]] = deque()

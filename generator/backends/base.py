@@ -28,6 +28,7 @@ __all__ = [
     "BudgetExhausted",
     "CallBudget",
     "CallFailed",
+    "Deferred",
     "Generated",
     "ImageRequest",
     "MissingCredentials",
@@ -111,6 +112,11 @@ class CallFailed(BackendError):
 
 class BudgetExhausted(BackendError):
     """``MAX_IMAGE_CALLS`` is reached: stop the run."""
+
+
+class Deferred(BackendError):
+    """This attempt is made later, not now (batch mode: it goes into the next batch). The item
+    is left unfinished (built again on resume) and the run goes on."""
 
 
 class MissingCredentials(BackendError):

@@ -96,6 +96,7 @@ class OpenAIBackend:
     ) -> None:
         key = _resolve_key(api_key)
         redact.register(key)
+        redact.install()  # every log record (openai, httpx2, httpcore2...) masked from here on
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         info = require_usable(model)  # a shut-down model: one line, before any call

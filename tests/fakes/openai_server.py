@@ -175,6 +175,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     owner: FakeOpenAIServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that vanished (killed, timed out) is not a server error: stay quiet."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class FakeOpenAIServer:
     """See the module docstring. Use as a context manager; ``base_url`` ends with ``/v1``."""
@@ -223,9 +230,9 @@ class FakeOpenAIServer:
         self.max_in_flight = 0
         self.requests: list[dict] = []  # parsed JSON bodies of generation requests, in order
         self.answers: list[str] = []  # what each generation request got ("ok", "500", ...)
-        #: (time.time(), prompt) of every image answer written out in full to a client: the
-        #: images "delivered" (and billed, for the real API). Used by the SIGKILL chaos test.
-        self.deliveries: list[tuple[float, str]] = []
+        #: (time.time(), prompt, client port) of every image answer written out in full to a
+        #: client: the images "delivered" (and billed, for the real API). For the chaos test.
+        self.deliveries: list[tuple[float, str, int]] = []
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self.inject(*faults)
@@ -334,7 +341,7 @@ class FakeOpenAIServer:
         delivered = h._send(status, payload, headers=headers)
         if status == 200 and delivered and kind not in ("bad_b64", "not_image"):
             with self._lock:
-                self.deliveries.append((time.time(), body["prompt"]))
+                self.deliveries.append((time.time(), body["prompt"], h.client_address[1]))
                 self.served_at.append(time.monotonic())
 
     # -- Files and Batches ---------------------------------------------------------------------
@@ -432,6 +439,14 @@ class FakeOpenAIServer:
 
     def _get(self, h: _Handler) -> bool:
         parts = h.path.split("?")[0].strip("/").split("/")
+        if parts == ["v1", "batches"]:  # list, newest first, one page
+            if self._authorised(h):
+                with self._lock:
+                    data = [self._batch_object(b) for b in reversed(list(self.batches))]
+                h._send(200, {"object": "list", "data": data, "has_more": False,
+                              "first_id": data[0]["id"] if data else None,
+                              "last_id": data[-1]["id"] if data else None})
+            return True
         if len(parts) < 3 or parts[0] != "v1" or parts[1] not in ("files", "batches"):
             return False
         if not self._authorised(h):
