@@ -101,3 +101,37 @@ def test_all_rejected_is_one_clear_line_on_export(tmp_path):
     assert proc.returncode == 2 and "every sample was rejected in review" in proc.stderr
     assert not (tmp_path / "rel").exists()
     datasets.disable_progress_bars()
+
+
+PUSH_CLIENT = r"""
+import json, sys
+import datasets
+from generator.release.hub import push_release
+
+store, repo = sys.argv[1], "dgm4plus-org/review-test"
+push_release(store, repo)
+dd = datasets.load_dataset(repo, "all")
+print(json.dumps(sorted(i for ds in dd.values() for i in ds["id"])))
+"""
+
+
+def test_push_leaves_rejected_samples_out(store, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from fakes.hub_server import FakeHub
+
+    ids = [r["id"] for r in store.records]
+    assert run_cli("reject", str(ids[0]), str(ids[7]), "--reason", "face artefact",
+                   "--data-dir", str(store.root)).returncode == 0
+    token = "hf_FAKEreviewtoken0123456789abc"
+    with FakeHub(token) as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+        env.update(HF_ENDPOINT=hub.url, HF_TOKEN=token, HF_HUB_DISABLE_XET="1",
+                   HF_HOME=str(tmp_path / "hf-home"), HF_DATASETS_CACHE=str(tmp_path / "hf-ds"),
+                   HF_HUB_DISABLE_TELEMETRY="1")
+        proc = subprocess.run([sys.executable, "-c", PUSH_CLIENT, str(store.root)], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == sorted(set(ids) - {ids[0], ids[7]})
