@@ -4,7 +4,8 @@ Everything is inside the file: the page's script and style, the cards as JSON an
 a ``data:`` URL, so it opens from disk or a mail attachment with no server and no network. Its
 size is bounded by ``limit`` samples (spread evenly over the store, so every class and every part
 of the run is represented) and by re-encoding each picture as a small JPEG thumbnail: about
-13 KB a sample at the defaults (see README). Decisions made in it are not written anywhere; the
+13.5 KB a sample with its record (measured on composite images; see README), plus at most
+``GATE_LIMIT`` kept gate rejects. Decisions made in it are not written anywhere; the
 page lists them as the ``dgm4plus reject`` command to run where the store lives.
 """
 
