@@ -18,9 +18,10 @@ from PIL import Image
 
 from generator.config import BUCKETS
 from generator.errors import DataFileError, UsageError
+from generator.lock import writer_of
 from generator.reviews import review_problems
 from generator.schema import Sample
-from generator.store import METADATA_JSON, METADATA_JSONL
+from generator.store import METADATA_JSON, METADATA_JSONL, warn
 from generator.store_reader import read_lines, store_rules
 from generator.text.grammar import headline_problems
 from generator.text.tokenize import hammer_span_problems
@@ -52,6 +53,10 @@ def _hashable(value: object) -> object:
     return value if isinstance(value, str | int | float | type(None)) else repr(value)
 
 
+class _Skip(Exception):
+    """The snapshot check does not apply (a writer is running)."""
+
+
 def validate_store(root: Path) -> list[str]:
     root = Path(root)
     meta = root / METADATA_JSONL
@@ -60,7 +65,15 @@ def validate_store(root: Path) -> list[str]:
     rules = store_rules(root)  # a malformed store.json is one line, exit 2
     w, h = rules.post_w, rules.post_h
     problems: list[str] = []
+    # A writer at work: check the records it has committed (each one's image was complete
+    # before its line was written); its unrecorded images and the snapshot are still moving.
+    writer = writer_of(root)
     rows, torn = read_lines(meta)
+    if writer is not None:
+        warn(f"{root} is being written ({writer.describe()}): checked the {len(rows)} records "
+             "committed so far; the orphan-file and snapshot checks are skipped (validate again "
+             "when it finishes)")
+        torn = False  # the line being appended right now
     if torn:
         problems.append(f"{meta}: torn last line (a run crashed mid-write; `generate` repairs it)")
     referenced: set[Path] = set()
@@ -111,16 +124,20 @@ def validate_store(root: Path) -> list[str]:
             problems.append(f"{key}: caption {problem}: {s.text!r}")
     for bucket, (_, folder) in BUCKETS.items():
         d = root / folder
-        if d.is_dir():
+        if d.is_dir() and writer is None:
             for p in sorted(d.iterdir()):
                 if p.resolve() not in referenced:
                     problems.append(f"{p}: orphan file ({bucket}) with no record")
     snap = root / METADATA_JSON
     try:
+        if writer is not None:
+            raise _Skip
         snapshot = json.loads(snap.read_text(encoding="utf-8"))
         if snapshot != [obj for _, obj in rows]:
             count = len(snapshot) if isinstance(snapshot, list) else "not a list of"
             problems.append(f"{snap}: differs from {METADATA_JSONL} ({count} vs {len(rows)} records)")
+    except _Skip:
+        pass
     except FileNotFoundError:
         problems.append(f"{snap}: missing")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
