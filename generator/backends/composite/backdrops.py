@@ -56,7 +56,14 @@ def _shaded(colour: np.ndarray, shade: np.ndarray, shape: tuple[int, int]) -> np
     return np.clip(_col(colour) * np.broadcast_to(shade, shape)[None], 0, 255)
 
 
-def _sphere(img, cx, cy, r, colour, light) -> None:
+def _sphere(
+    img: np.ndarray,
+    cx: float,
+    cy: float,
+    r: float,
+    colour: np.ndarray,
+    light: tuple[float, float, float],
+) -> None:
     y0, x0, ys, xs = _local(cx, cy, r, r)
     u, v = xs / r, ys / r
     d2 = u * u + v * v
@@ -69,7 +76,9 @@ def _sphere(img, cx, cy, r, colour, light) -> None:
     _blend(img, y0, x0, alpha, col)
 
 
-def _box(img, cx, cy, w, h, angle, colour) -> None:
+def _box(
+    img: np.ndarray, cx: float, cy: float, w: float, h: float, angle: float, colour: np.ndarray
+) -> None:
     r = 0.5 * math.hypot(w, h)
     y0, x0, ys, xs = _local(cx, cy, r, r)
     ca, sa = math.cos(angle), math.sin(angle)
@@ -80,35 +89,46 @@ def _box(img, cx, cy, w, h, angle, colour) -> None:
     _blend(img, y0, x0, alpha, _shaded(colour, shade, alpha.shape))
 
 
-def _pillar(img, cx, cy, w, h, colour) -> None:
+def _pillar(img: np.ndarray, cx: float, cy: float, w: float, h: float, colour: np.ndarray) -> None:
     y0, x0, ys, xs = _local(cx, cy, w / 2, h / 2)
     alpha = np.clip(np.minimum(w / 2 - np.abs(xs), h / 2 - np.abs(ys)) + 0.5, 0.0, 1.0)
     shade = 0.45 + 0.65 * np.cos(np.clip(xs / (w / 2), -1, 1) * 1.3 - 0.35)
     _blend(img, y0, x0, alpha, _shaded(colour, shade, alpha.shape))
 
 
-def _triangle(img, cx, cy, size, colour) -> None:
+def _triangle(img: np.ndarray, cx: float, cy: float, size: float, colour: np.ndarray) -> None:
     pts = ((cx, cy - size), (cx - size, cy + 0.8 * size), (cx + size, cy + 0.8 * size))
     y0, x0, ys, xs = _local(cx, cy, size, size)
     X, Y = xs + cx, ys + cy
-    dist = None
+    dist: np.ndarray | None = None
     for i in range(3):
         (ax, ay), (bx, by) = pts[i], pts[(i + 1) % 3]
         ex, ey = bx - ax, by - ay
         d = ((X - ax) * ey - (Y - ay) * ex) / math.hypot(ex, ey)  # > 0 inside for this order
         dist = d if dist is None else np.minimum(dist, d)
+    assert dist is not None  # three edges were measured
     alpha = np.clip(dist + 0.5, 0.0, 1.0)
     _blend(img, y0, x0, alpha, _shaded(colour, np.where(xs < 0, 0.7, 1.05), alpha.shape))
 
 
-def _ring(img, cx, cy, r_out, r_in, squash, colour) -> None:
+def _ring(
+    img: np.ndarray,
+    cx: float,
+    cy: float,
+    r_out: float,
+    r_in: float,
+    squash: float,
+    colour: np.ndarray,
+) -> None:
     y0, x0, ys, xs = _local(cx, cy, r_out, r_out * squash)
     d = np.sqrt(xs * xs + (ys / squash) ** 2)
     alpha = np.clip(np.minimum(d - r_in, r_out - d) + 0.5, 0.0, 1.0) * 0.9
     _blend(img, y0, x0, alpha, colour)
 
 
-def _glow(img, cx, cy, r, colour, strength) -> None:
+def _glow(
+    img: np.ndarray, cx: float, cy: float, r: float, colour: np.ndarray, strength: float
+) -> None:
     R = r * 3
     y0, x0, ys, xs = _local(cx, cy, R, R)
     d = np.sqrt(xs * xs + ys * ys)
@@ -117,7 +137,9 @@ def _glow(img, cx, cy, r, colour, strength) -> None:
     _blend(img, y0, x0, np.maximum(disc, halo), colour)
 
 
-def _cloud(img, cx, cy, r, colour, rng) -> None:
+def _cloud(
+    img: np.ndarray, cx: float, cy: float, r: float, colour: np.ndarray, rng: np.random.Generator
+) -> None:
     y0, x0, ys, xs = _local(cx, cy, 2.4 * r, 1.2 * r)
     acc = np.zeros((ys.shape[0], xs.shape[1]), np.float32)
     for _ in range(5):
@@ -146,7 +168,14 @@ def _horizon(rng: np.random.Generator, xx: np.ndarray, realistic: bool) -> tuple
     return np.clip(h, 0.15, 0.9).astype(np.float32), style
 
 
-def _ground_pattern(kind: str, rng, xx, yy, t, z) -> np.ndarray | None:
+def _ground_pattern(
+    kind: str,
+    rng: np.random.Generator,
+    xx: np.ndarray,
+    yy: np.ndarray,
+    t: np.ndarray,
+    z: np.ndarray,
+) -> np.ndarray | None:
     """A pattern value in [0, 1] on the ground (t: 0 at the horizon, 1 at the bottom)."""
     fade = np.clip(t * 5.0, 0.0, 1.0)
     if kind == "checker":
@@ -304,4 +333,4 @@ def backdrop_image(rng: np.random.Generator, phrase: str, kind: str, size: int) 
     img, theme, hstyle = draw_backdrop(rng, phrase, kind, size * 3 // 8)
     planes = np.clip(img, 0, 255, out=img).astype(np.uint8)
     small = Image.merge("RGB", [Image.fromarray(plane) for plane in planes])
-    return small.resize((size, size), Image.BILINEAR), theme, hstyle
+    return small.resize((size, size), Image.Resampling.BILINEAR), theme, hstyle

@@ -130,14 +130,13 @@ def pick_theme(phrase: str, kind: str) -> tuple[str, np.ndarray, tuple[str, ...]
         name = "indoor" if REALISTIC["indoor"].words.intersection(words) else "outdoor"
         theme = REALISTIC[name]
     else:
-        name = None
+        found: str | None = None
         for word in words:
             stem = word[:-1] if word.endswith("s") and len(word) > 3 else word
-            name = next((t for t in THEME_NAMES if {word, stem} & THEMES[t].words), None)
-            if name:
+            found = next((t for t in THEME_NAMES if {word, stem} & THEMES[t].words), None)
+            if found:
                 break
-        if name is None:
-            name = THEME_NAMES[digest[0] % len(THEME_NAMES)]
+        name = found if found is not None else THEME_NAMES[digest[0] % len(THEME_NAMES)]
         theme = THEMES[name]
     palette = np.asarray(theme.palettes[digest[1] % len(theme.palettes)], np.float32)
     return name, palette, theme.patterns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ class Placed:
     shape: tuple[Ellipse, ...]  # silhouette ellipses in image coordinates
 
 
-def overlap(a, b, pad: float = 0.0) -> bool:
+def overlap(a: Sequence[float], b: Sequence[float], pad: float = 0.0) -> bool:
     return a[0] < b[2] + pad and b[0] < a[2] + pad and a[1] < b[3] + pad and b[1] < a[3] + pad
 
 
@@ -162,7 +163,11 @@ def paste_person(canvas: Image.Image, p: Placed, rng: np.random.Generator) -> No
     rgb = cut.rgb.convert("RGB", matrix=tuple(float(v) for v in matrix))
     mask = cut.mask
     if p.flip:
-        rgb = rgb.transpose(Image.FLIP_LEFT_RIGHT)
-        mask = mask.transpose(Image.FLIP_LEFT_RIGHT)
+        rgb = rgb.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        mask = mask.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     size = (max(1, p.w), max(1, p.h))
-    canvas.paste(rgb.resize(size, Image.BICUBIC), (p.x, p.y), mask.resize(size, Image.BILINEAR))
+    canvas.paste(
+        rgb.resize(size, Image.Resampling.BICUBIC),
+        (p.x, p.y),
+        mask.resize(size, Image.Resampling.BILINEAR),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -29,6 +30,12 @@ class CompositeImage:
     sign_box: tuple[int, int, int, int] | None
     theme: str
     horizon: str
+
+
+def _scaled(box: Sequence[float], k: float) -> tuple[int, int, int, int]:
+    """A box ``(x1, y1, x2, y2)`` scaled by ``k`` and rounded to pixels."""
+    x1, y1, x2, y2 = (int(round(v * k)) for v in box)
+    return (x1, y1, x2, y2)
 
 
 def render_composite(
@@ -79,12 +86,12 @@ def render_composite(
         words, sign_box = paint_sign(canvas, rng_for(seed, plan_key, attempt, "sign"), people)
     k = size / REFERENCE_SIZE
     if size != REFERENCE_SIZE:
-        canvas = canvas.resize((size, size), Image.LANCZOS)
+        canvas = canvas.resize((size, size), Image.Resampling.LANCZOS)
         if sign_box is not None:
-            sign_box = tuple(int(round(v * k)) for v in sign_box)
+            sign_box = _scaled(sign_box, k)
     return CompositeImage(
         png=encode_png(canvas, png_level),
-        faces=tuple(tuple(int(round(v * k)) for v in p.face) for p in people),
+        faces=tuple(_scaled(p.face, k) for p in people),
         sources=tuple(SOURCES[p.source].name for p in people),
         fault=fault,
         sign_words=words,

@@ -59,7 +59,9 @@ def load_photo(name: str) -> np.ndarray:
     if name == "grace_hopper":
         import matplotlib.cbook
 
-        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh, Image.open(fh) as im:
+        sample = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=True)
+        assert not isinstance(sample, np.ndarray)  # asfileobj=True: a file object
+        with sample as fh, Image.open(fh) as im:
             return np.asarray(im.convert("RGB"), dtype=np.uint8)
     raise KeyError(name)
 
@@ -105,10 +107,11 @@ def cutout(index: int) -> Cutout:
     head = (fcx + src.head[0] * fw, fy1 + 0.42 * fh, src.head[1] * fw, 0.82 * fh)
     # Neck and shoulders: a wide ellipse whose top sits under the chin.
     shoulders = (fcx, fy2 + 1.15 * fw, 1.35 * fw, 1.1 * fw)
-    inside = None
+    inside: np.ndarray | None = None
     for cx, cy, ax, ay in (head, shoulders):
         e = 1.0 - np.sqrt(((xs - cx) / ax) ** 2 + ((ys - cy) / ay) ** 2)
         inside = e if inside is None else np.maximum(inside, e)
+    assert inside is not None  # two ellipses were measured
     alpha = np.clip(inside / 0.18, 0.0, 1.0)
     # Fade the body out below the shoulders, so the bust has no hard lower edge (and a large,
     # dark, blurred body does not read as one more face).
