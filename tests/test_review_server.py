@@ -249,3 +249,12 @@ def test_page_data_cannot_break_out_of_its_script_tag():
 
     html = page_html({"mode": "static", "store": "__DATA__"}, data='{"x": "</script><b>__CONFIG__"}')
     assert "</script><b>" not in html and '"store": "__DATA__"' in html and "<\\/script><b>__CONFIG__" in html
+
+
+def test_review_refuses_a_store_another_writer_holds(tmp_path):
+    fx = make_store(tmp_path, per_bucket=1)
+    with StoreLock(fx.root, purpose="generate"):
+        proc = subprocess.run([sys.executable, "-m", "generator.cli", "review", str(fx.root)],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "being written by another dgm4plus" in proc.stderr
+    assert proc.stderr.count("\n") == 1
