@@ -66,14 +66,14 @@ def _backend(folder, batch_size: int, budget: int | None = None, **kw) -> Diffus
 
 async def _all(backend: DiffusersBackend, reqs: list[ImageRequest]) -> list[Generated]:
     try:
-        return list(await asyncio.gather(*(backend.generate_result(r) for r in reqs)))
+        return list(await asyncio.gather(*(backend.generate(r) for r in reqs)))
     finally:
         await backend.aclose()
 
 
 async def _one_by_one(backend: DiffusersBackend, reqs: list[ImageRequest]) -> list[Generated]:
     try:
-        return [await backend.generate_result(r) for r in reqs]
+        return [await backend.generate(r) for r in reqs]
     finally:
         await backend.aclose()
 
@@ -130,7 +130,7 @@ def test_budget_is_taken_per_image_before_the_call(tiny_flux):
     async def go() -> tuple[list[object], int]:
         try:
             res = await asyncio.gather(
-                *(backend.generate_result(r) for r in _reqs()), return_exceptions=True
+                *(backend.generate(r) for r in _reqs()), return_exceptions=True
             )
             return list(res), backend.images
         finally:
@@ -139,6 +139,8 @@ def test_budget_is_taken_per_image_before_the_call(tiny_flux):
     res, images = asyncio.run(go())
     assert sum(isinstance(r, Generated) for r in res) == 3 == images
     assert sum(isinstance(r, BudgetExhausted) for r in res) == 2
+    assert backend.budget.used == 3 and backend.budget.basis["free"] == 3
+    assert backend.budget.spent_usd == 0.0 and backend.budget.held_usd == 0.0
 
 
 def test_missing_model_offline_is_one_clear_line():

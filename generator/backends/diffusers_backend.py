@@ -284,7 +284,16 @@ class DiffusersBackend:
 
     # -- loading ---------------------------------------------------------------------------
     def _load(self, model: str) -> tuple[Any, str | None]:
+        import transformers
         from diffusers import DiffusionPipeline
+        from diffusers.utils import logging as diffusers_logging
+
+        # Their warnings and load bars would break the one-line error / progress-bar output;
+        # a load failure is reported below in one line of ours.
+        diffusers_logging.set_verbosity_error()
+        diffusers_logging.disable_progress_bar()
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
 
         folder = Path(model).expanduser()
         local = folder.is_dir()
@@ -322,18 +331,21 @@ class DiffusersBackend:
         return defaults.max_sequence_length
 
     # -- the protocol ----------------------------------------------------------------------
-    async def generate(self, req: ImageRequest) -> bytes:
-        """The image's PNG bytes (the pipeline's protocol until it takes :class:`Generated`)."""
-        return (await self.generate_result(req)).data
-
-    async def generate_result(self, req: ImageRequest) -> Generated:
-        """The image and its (free) cost; device time is summed in ``device_seconds``."""
-        if not self.budget.try_acquire():
+    async def generate(self, req: ImageRequest) -> Generated:
+        """The image (PNG) and its cost: free in dollars; device time is summed in
+        ``device_seconds``. One unit of the budget is reserved before the request is queued."""
+        ticket = self.budget.reserve(0.0)
+        if ticket is None:
             raise BudgetExhausted(
-                f"{req.plan_key} attempt {req.attempt}: MAX_IMAGE_CALLS budget of "
-                f"{self.budget.max_calls} image calls is spent",
-                code="MAX_IMAGE_CALLS",
+                f"{req.plan_key} attempt {req.attempt}: {self.budget.cap_message()}",
+                code=self.budget.refused_by,
             )
+        try:
+            return await self._queue(req)
+        finally:
+            self.budget.settle(ticket, 0.0, "free")
+
+    async def _queue(self, req: ImageRequest) -> Generated:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Generated] = loop.create_future()
         self._pending.append((req, fut))
