@@ -66,10 +66,10 @@ from generator.store_reader import (
     DEFAULT_DATA_DIR,
     image_path,
     load_samples,
-    read_image,
     resolve_store,
     store_fingerprint,
     store_rules,
+    verify_image,
 )
 
 #: The project's one version (generator/__init__.py); pyproject and --version read it too.
@@ -261,7 +261,7 @@ def check_images(root: Path, samples: Sequence[Sample], rules: SampleRules) -> N
     DataFileError. Decoding releases the GIL, so a few threads share the work."""
     workers = max(1, min(8, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dgm4plus-check") as pool:
-        for _ in pool.map(lambda s: read_image(root, s, rules), samples):
+        for _ in pool.map(lambda s: verify_image(root, s, rules), samples):
             pass
 
 

@@ -69,7 +69,8 @@ def make_config(
                 f"data_dir {str(root)!r}"
             )
     values["OUT_ROOT"] = str(root)
-    return load_config(cli=values, env=os.environ if env is None else env, toml_path=config_file)
+    toml = None if config_file is None else Path(config_file)
+    return load_config(cli=values, env=os.environ if env is None else env, toml_path=toml)
 
 
 def generate(

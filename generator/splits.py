@@ -48,7 +48,7 @@ def check_ratios(ratios: Sequence[float] | None) -> tuple[float, float, float]:
         raise UsageError(f"split ratios: every ratio must be a finite number >= 0, got {values}")
     if abs(sum(values) - 1.0) > 1e-6:
         raise UsageError(f"split ratios: must sum to 1, got {values} (sum {sum(values):g})")
-    return values  # type: ignore[return-value]
+    return (values[0], values[1], values[2])
 
 
 def unit_position(sample_id: int) -> float:

@@ -415,8 +415,13 @@ class Store:
         seen_ids: set[Any] = set()
         rules = SampleRules.from_config(self.cfg, self.name)
         for i, r in enumerate(records):
-            # The one schema, with this store's settings: a bad field is one line naming it.
-            Sample.from_json(r, where=(meta, i + 1), rules=rules)
+            # The one schema, with this store's settings: a bad field is one line naming it. Every
+            # record's identity (what resume relies on); the newest ones, whose images are decoded
+            # below, in full. The readers (builder, exports, validate) check every field of all.
+            if i < len(records) - VERIFY_TAIL:
+                Sample.check_identity(r, where=(meta, i + 1), rules=rules)
+            else:
+                Sample.from_json(r, where=(meta, i + 1), rules=rules)
             bucket = r["fake_cls"]
             image = r["image"]
             name = image.rpartition("/")[2] if isinstance(image, str) else ""

@@ -228,6 +228,29 @@ def read_image(root: Path, sample: Sample, rules: SampleRules) -> bytes:
     return data
 
 
+#: (path, size, mtime_ns, POST_W, POST_H) of image files already checked by this process: an
+#: export builds four configurations over the same images and checks each file once.
+_VERIFIED: set[tuple[str, int, int, int, int]] = set()
+
+
+def verify_image(root: Path, sample: Sample, rules: SampleRules) -> None:
+    """:func:`read_image`'s checks, skipped for a file this process already checked unchanged."""
+    path = image_path(root, sample)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise DataFileError(
+            path, None, f"image of record {sample.id} ({sample.image!r}) is missing"
+        ) from None
+    except OSError as exc:
+        raise DataFileError(path, None, f"image cannot be read ({exc.strerror})") from None
+    key = (str(path), st.st_size, st.st_mtime_ns, rules.post_w, rules.post_h)
+    if key in _VERIFIED:
+        return
+    read_image(root, sample, rules)
+    _VERIFIED.add(key)
+
+
 def check_image_bytes(path: Path, data: bytes, rules: SampleRules) -> None:
     """Raise DataFileError unless ``data`` is a whole image of the store's size."""
     try:
@@ -262,4 +285,5 @@ __all__ = [
     "resolve_store",
     "store_fingerprint",
     "store_rules",
+    "verify_image",
 ]

@@ -102,6 +102,21 @@ def test_a_missing_required_field_is_named(small, name):
         Sample.from_json(record, where=WHERE, rules=SampleRules())
 
 
+IDENTITY = {"id", "image", "text", "fake_cls", "plan_key", "phash"}
+
+
+@pytest.mark.parametrize(("cls", "name", "value", "words"), BAD_FIELDS)
+def test_check_identity_is_from_json_on_the_identity_fields(small, cls, name, value, words):
+    """The writer's quick check on resume: the same rules, for the fields resume relies on."""
+    record = _good(small, cls)
+    record[name] = value
+    if name in IDENTITY:
+        with pytest.raises(DataFileError, match=f"field '{name}'"):
+            Sample.check_identity(record, where=WHERE, rules=SampleRules())
+    else:
+        Sample.check_identity(record, where=WHERE, rules=SampleRules())  # left to from_json
+
+
 def test_not_an_object(small):
     with pytest.raises(DataFileError, match="^m:3: .*expected a JSON object, got None"):
         Sample.from_json(None, where=("m", 3), rules=SampleRules())
@@ -282,9 +297,11 @@ def test_generate_refuses_bad_records_with_one_line(tmp_path, case):
     assert "Traceback" not in proc.stderr, proc.stderr
     errors = [x for x in proc.stderr.splitlines() if x.startswith("dgm4plus: error:")]
     assert len(errors) == 1 and "metadata.jsonl:" in errors[0], proc.stderr
-    after = _snapshot(root)
-    after.pop("store.lock", None)
-    assert after == before
+    after, was = _snapshot(root), dict(before)
+    for name in ("store.lock", "store.json"):  # the writer's lock; the manifest of bound knobs
+        after.pop(name, None)
+        was.pop(name, None)
+    assert after == was  # records, ledgers and images untouched
 
 
 def test_duplicate_id_is_an_error_naming_both_lines(tmp_path):

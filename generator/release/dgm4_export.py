@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError
-from generator.release.export import check_out_folder, install_folder
+from generator.release.export import check_out_folder
+from generator.release.replace import install_folder, sweep, work_folder
 from generator.schema import (
     DEFAULT_FAKE_IMAGE_BOX,
     DGM4_KEYS,
@@ -48,7 +49,13 @@ from generator.schema import (
 )
 from generator.split_check import warn_empty_splits
 from generator.splits import DGM4_SPLIT_FILES, SPLITS, check_ratios, split_of
-from generator.store_reader import image_path, load_samples, read_image, resolve_store, store_rules
+from generator.store_reader import (
+    image_path,
+    load_samples,
+    resolve_store,
+    store_rules,
+    verify_image,
+)
 
 MARKER = ".dgm4plus-dgm4-export.json"
 DGM4_ROOT = "DGM4"
@@ -81,7 +88,7 @@ def dgm4_record(
 ) -> dict[str, Any]:
     """The DGM4 form of a stored sample (the schema checked its spans and boxes against the
     store's POST_W x POST_H; the image is checked here to decode whole at that size)."""
-    read_image(root, sample, rules)
+    verify_image(root, sample, rules)
     rel = image_path(root, sample).relative_to(root).as_posix()
     fake_cls = origin_as if sample.fake_cls == "origin" else sample.fake_cls
     box = released_image_box(sample, fake_image_box, rules)
@@ -114,6 +121,7 @@ def export_dgm4(
     samples = load_samples(root, rules)
     out_path = Path(out).expanduser()
     out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
+    sweep(out_path)  # an interrupted export: its old folder back in place, its work folders gone
     _check_out(out_path, root)
 
     converted = [  # all checks first
@@ -124,10 +132,7 @@ def export_dgm4(
         by_split[split_of(sample.id, ratios)].append(row)
     warn_empty_splits(((s.fake_cls, s.id) for s in samples), ratios, "export-dgm4")
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(
-        tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
-    )
+    tmp = work_folder(out_path)
     try:
         modes = {"link": 0, "copy": 0}
         for sample, row in converted:
