@@ -81,8 +81,8 @@ def parse_custom_id(cid: str) -> tuple[str, int, int] | None:
 
 
 def _crash_point(name: str) -> None:
-    """Fault injection for the kill tests: DGM4PLUS_BATCH_CRASH_AT=<name> kills the process."""
-    if os.environ.get("DGM4PLUS_BATCH_CRASH_AT") == name:
+    """Fault injection for the kill tests: _DGM4PLUS_BATCH_CRASH_AT=<name> kills the process."""
+    if os.environ.get("_DGM4PLUS_BATCH_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
