@@ -46,7 +46,7 @@ def encode_png(image: Image.Image, level: int = 0) -> bytes:
         raw[:, 0] = 2
         raw[0, 1:] = flat[0]
         np.subtract(flat[1:], flat[:-1], out=raw[1:, 1:])
-    data = zlib.compress(memoryview(raw).cast("B"), max(0, min(9, level)))
+    data = zlib.compress(raw.data.cast("B"), max(0, min(9, level)))
 
     def chunk(kind: bytes, body: bytes) -> list[bytes]:
         crc = zlib.crc32(body, zlib.crc32(kind))

@@ -14,6 +14,7 @@ their sum is never exceeded.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -92,7 +93,7 @@ def run_ray(cfg: Config, num_cpus: int | None = None) -> int:
             address=address,
             num_cpus=None if address else num_cpus,
             include_dashboard=False,
-            logging_level="warning",
+            logging_level=logging.WARNING,
             log_to_driver=True,
         )
         started = True
