@@ -222,6 +222,7 @@ def merge_stores(inputs: Sequence[Path], out: Path) -> MergeReport:
     if not inputs:
         raise UsageError("merge: give at least one shard store")
     out = Path(out)
+    _recover_leftovers(out)
     resolved = [Path(p).resolve() for p in inputs]
     if out.resolve() in resolved:
         raise UsageError(f"--out {out} is one of the inputs; merge into a new folder")
@@ -276,6 +277,30 @@ def _check_nothing_added(out: Path, stores: Sequence[ShardStore]) -> None:
             f"--out {out} holds {len(extra)} sample(s) that no shard has (e.g. {extra[0]}, "
             "from a run on the merged store); merge into a new folder instead"
         )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recover_leftovers(out: Path) -> None:
+    """After a killed merge: an earlier merge moved aside goes back to ``out`` if nothing took
+    its place; half-written folders of dead merges are removed."""
+    for kind in ("replaced", "merge"):
+        for path in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
+            pid = path.name.rpartition("-")[2]
+            if not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+            if kind == "replaced" and not out.exists():
+                os.rename(path, out)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _is_merged(root: Path) -> bool:

@@ -163,3 +163,56 @@ def test_a_shard_store_resumed_as_another_shard_is_refused(runs):
         str(shards[0]),
     )
     assert proc.returncode == 2 and "SHARD" in proc.stderr
+
+
+KILL_AT = """
+import os, sys
+import generator.merge as m
+target, nth = sys.argv[3], int(sys.argv[4])
+real = {"write": m.write_atomic, "rename": os.rename}
+seen = [0]
+def dying(*a, **k):
+    seen[0] += 1
+    if seen[0] == nth:
+        os._exit(9)  # as abrupt as SIGKILL: no cleanup, no finally
+    return real[target](*a, **k)
+if target == "write":
+    m.write_atomic = dying
+else:
+    m.os.rename = dying
+m.merge_stores([sys.argv[1], sys.argv[2]], sys.argv[5])
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "nth"), [("write", 1), ("write", 3), ("rename", 1), ("rename", 2)]
+)
+def test_a_killed_merge_leaves_nothing_or_a_valid_store(runs, tmp_path, target, nth):
+    import subprocess
+    import sys
+
+    _, _, shards = runs
+    out = tmp_path / "DGM4"
+    first_merge = (
+        target == "write"
+    )  # kill the first merge; or kill a merge replacing an earlier one
+    if not first_merge:
+        merge_stores(shards, out)
+    before = (out / "metadata.jsonl").read_bytes() if out.exists() else None
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT, str(shards[0]), str(shards[1]), target, str(nth), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 9, proc.stderr
+    if out.exists():  # a whole store: the earlier merge, untouched
+        assert (out / "metadata.jsonl").read_bytes() == before
+    else:
+        assert first_merge or nth == 2  # killed between moving the old merge aside and the swap
+    # The next merge recovers (puts a moved-aside merge back or removes the half-written
+    # folder), completes, and leaves no hidden folder behind.
+    report = merge_stores(shards, out)
+    assert sum(report.counts.values()) == 10
+    assert run_cli("validate", str(out)).returncode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["DGM4"]
