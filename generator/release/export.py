@@ -22,8 +22,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +42,7 @@ from generator.release.card import (
     summarize_runs,
 )
 from generator.release.contact_sheet import make_contact_sheet
+from generator.release.replace import install_folder, sweep, temp_folder, work_folder
 from generator.schema import DEFAULT_FAKE_IMAGE_BOX, dgm4plus_features
 from generator.split_check import warn_empty_splits
 from generator.splits import SPLITS, check_ratios
@@ -107,23 +106,6 @@ def _write_split(ds: datasets.Dataset, folder: Path, split: str, max_shard_bytes
     return size
 
 
-def install_folder(tmp: Path, out: Path) -> None:
-    """Move the finished ``tmp`` folder to ``out``, replacing an empty folder or an old export."""
-    old: Path | None = None
-    if out.is_dir():
-        if any(out.iterdir()):
-            old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(out, old)
-        else:
-            out.rmdir()
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _review_counts(root: Path, ids: Sequence[int]) -> dict[str, Any] | None:
@@ -249,11 +231,9 @@ def export_dataset(
     warn_empty_splits(((r["fake_cls"], r["id"]) for r in records), ratios, "export")
     out_path = Path(out).expanduser()
     out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
+    sweep(out_path)  # an interrupted export: its old folder back in place, its work folders gone
     _check_out(out_path, root)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(
-        tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
-    )
+    tmp = work_folder(out_path)
     try:
         if cache_dir is not None:
             _build_into(
@@ -269,13 +249,13 @@ def export_dataset(
                 fake_image_box,
             )
         else:
-            with tempfile.TemporaryDirectory(prefix="dgm4plus-cache-") as cache:
+            with temp_folder("dgm4plus-cache-") as cache:
                 _build_into(
                     tmp,
                     root,
                     records,
                     ratios,
-                    cache,
+                    str(cache),
                     license,
                     repo_id,
                     pretty_name,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from generator.errors import UsageError
 from generator.release.card import DEFAULT_LICENSE, validate_card
+from generator.release.replace import temp_folder
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -108,7 +108,7 @@ def push_release(
     except network_errors as exc:
         raise _hub_error("checking the token", exc, secret) from None
 
-    with tempfile.TemporaryDirectory(prefix="dgm4plus-push-") as tmp:
+    with temp_folder("dgm4plus-push-") as tmp:
         folder = export_dataset(
             data_dir,
             Path(tmp) / "release",
