@@ -156,6 +156,24 @@ def test_print_completion_lists_commands_and_flags(capsys):
     assert "export-dgm4" in script and "--origin-as" in script and "--gen-quality" in script
 
 
+def test_bash_completion_completes_commands_and_flags(capsys, tmp_path):
+    """The script, sourced by a real bash, completes a command prefix and a flag prefix."""
+    assert cli.main(["--print-completion", "bash"]) == 0
+    script = tmp_path / "dgm4plus.bash"
+    script.write_text(capsys.readouterr().out)
+    probe = (
+        f"source {script}\n"
+        'complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*";'
+        ' COMP_POINT=${#COMP_LINE}; COMPREPLY=(); _shtab_dgm4plus; echo "${COMPREPLY[*]}"; }\n'
+        "complete_words dgm4plus exp\n"
+        "complete_words dgm4plus export-dgm4 --orig\n"
+        "complete_words dgm4plus generate --gen-qu\n"
+    )
+    proc = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["export export-dgm4", "--origin-as", "--gen-quality"]
+
+
 # ----------------------------------------------------------------------------------------------
 # Log lines, verbosity, notices
 
