@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from generator.backends import make_backend
-from generator.backends.base import BudgetExhausted, CallBudget, ImageRequest
+from generator.backends.base import BudgetExhausted, CallBudget, Generated, ImageRequest
 from generator.backends.composite import (
     SIGN_WORDS,
     CompositeBackend,
@@ -146,7 +146,8 @@ def test_budget_is_taken_per_call():
         return out
 
     out = asyncio.run(go())
-    assert [isinstance(o, bytes) for o in out] == [True, True, True, False]
+    assert [isinstance(o, Generated) for o in out] == [True, True, True, False]
+    assert {o.cost_usd for o in out[:3]} == {0.0} and out[0].model == "composite"
     assert "MAX_IMAGE_CALLS" in str(out[-1])
     assert budget.used == 3 and backend.calls == 3
 
@@ -169,7 +170,7 @@ def test_concurrent_generations_run_off_the_loop():
         return out, ticks
 
     out, ticks = asyncio.run(go())
-    assert len({bytes(o) for o in out}) == 4
+    assert len({o.data for o in out}) == 4
     assert ticks > 0  # the event loop kept running while images were drawn
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from generator.backends.base import BudgetExhausted, CallBudget, ImageRequest
+from generator.backends.base import BudgetExhausted, CallBudget, Generated, ImageRequest
 
 from .render import CompositeImage, render_composite
 
@@ -13,6 +13,7 @@ class CompositeBackend:
     """Offline backend: deterministic composites, one budget unit per call like the real one."""
 
     name = "composite"
+    model = "composite"  # what samples record as their model (local, free)
 
     def __init__(
         self,
@@ -58,10 +59,10 @@ class CompositeBackend:
         self._take(req)
         return self.render(req).png
 
-    async def generate(self, req: ImageRequest) -> bytes:
+    async def generate(self, req: ImageRequest) -> Generated:
         self._take(req)
         image = await asyncio.to_thread(self.render, req)
-        return image.png
+        return Generated(data=image.png, model=self.model, cost_usd=0.0, cost_basis="free")
 
     def _take(self, req: ImageRequest) -> None:
         if not self.budget.try_acquire():
