@@ -219,6 +219,12 @@ def summarize_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
                     merged[reason] = merged.get(reason, 0) + int(n)
         total[key] = merged
     total["city_sources"] = sorted({run_city_source(r) for r in runs})
+    # Local diffusion runs (generator/backends/diffusers_backend.py): model -> its licence.
+    total["model_licenses"] = {
+        str(r["model"]): str(r["model_license"])
+        for r in runs
+        if r.get("model_license") and r.get("model")
+    }
     return total
 
 
@@ -441,6 +447,10 @@ def card_context(inp: CardInputs) -> dict[str, Any]:
         for b in backends
     ]
     terms = [TERMS_BY_BACKEND[b] for b in backends if b in TERMS_BY_BACKEND]
+    terms += [
+        f"`{model}` is licensed `{lic}` (its model card)"
+        for model, lic in sorted((run.get("model_licenses") or {}).items())
+    ]
 
     examples = []
     for p in inp.picks:
