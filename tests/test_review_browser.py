@@ -187,6 +187,8 @@ def test_filters_detail_and_gate_view(browser, served):
                            "[...document.querySelectorAll('#grid .card')].every(c => c.textContent.includes('text_swap'))")
     page.keyboard.press("Enter")
     page.wait_for_selector("#detail-dialog[open]")
+    assert page.locator("#detail-dialog").evaluate("d => d.scrollTop") == 0
+    assert page.locator("#detail .pic img").is_visible()
     shown = page.locator("#detail").inner_text()
     rec = next(r for r in records if r["fake_cls"] == "text_swap")
     assert rec["prompt"] in shown and rec["literal_text"] in shown
@@ -194,6 +196,8 @@ def test_filters_detail_and_gate_view(browser, served):
     page.wait_for_function("!document.querySelector('#detail-dialog').open")
     page.keyboard.press("g")
     page.wait_for_selector("#gate .card")
+    assert page.locator("#gate").is_visible() and not page.locator("#grid").is_visible()
+    assert not page.locator("#filters").is_visible()
     kept = [e for e in read_jsonl(served.root / "rejected.jsonl") if e.get("image")]
     assert kept, "the composite run at fault rate 0.5 keeps some rejected attempts"
     assert page.locator("#gate .card").count() == len(kept)

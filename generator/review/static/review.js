@@ -273,6 +273,8 @@
     $("#detail").replaceChildren(el("h2", { text: `${card.plan_key} · ${card.id}` }),
       picture(card.image, card.boxes, false), caption(card.segments), verdict(d.card), hist, rows);
     $("#detail-dialog").showModal();
+    $("#detail").focus();  // not the Close button at the bottom: the dialog opens at its top
+    $("#detail-dialog").scrollTop = 0;
   }
 
   // ---- gate rejects --------------------------------------------------------------------
