@@ -265,3 +265,12 @@ def test_generate_with_a_missing_model_offline_exits_2(tmp_path):
     assert len(lines) == 1 and "--diffusers-model nobody/no-such-model" in lines[0]
     assert "HF_HUB_OFFLINE=1" in lines[0]
     assert not (tmp_path / "DGM4" / "metadata.jsonl").exists()
+
+
+def test_a_device_that_is_not_there_is_one_clear_line(tiny_flux):
+    import torch
+
+    auto = DiffusersBackend(budget=CallBudget(None), model=str(tiny_flux), device="auto")
+    assert auto.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(UsageError, match=r"^--device cuda:99: cannot run the model there"):
+        DiffusersBackend(budget=CallBudget(None), model=str(tiny_flux), device="cuda:99")

@@ -311,7 +311,13 @@ class DiffusersBackend:
             raise _load_error(model, exc) from None
         if not callable(pipe) or not hasattr(pipe, "components"):
             raise UsageError(f"--diffusers-model {model}: not a text-to-image pipeline")
-        pipe = pipe.to(self.device)
+        try:
+            pipe = pipe.to(self.device)
+        except (RuntimeError, AssertionError, ValueError) as exc:  # no such device, no CUDA build
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise UsageError(
+                f"--device {self.device}: cannot run the model there ({first})"
+            ) from None
         if self.device == "cpu":
             for part, method in PER_IMAGE_PARTS:
                 module = getattr(pipe, part, None)
