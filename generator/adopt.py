@@ -17,6 +17,7 @@ from PIL import Image
 
 from generator.config import Config
 from generator.plan import plan_item
+from generator.schema import Sample
 from generator.store import Orphan, Store
 from generator.text.datelines import CityTable
 from generator.vision.dedup import CaptionIndex, PHashIndex, phash64
@@ -24,7 +25,7 @@ from generator.vision.faces import FaceDetector, face_gate
 from generator.vision.process import Candidate, VisionSettings
 
 #: Builds the stored record of an accepted item: (cfg, item, candidate, attempt, backend, image).
-RecordBuilder = Callable[..., dict]
+RecordBuilder = Callable[..., Sample]
 
 
 def check_stored(path: str, s: VisionSettings, detector: FaceDetector) -> Candidate | str:
@@ -52,7 +53,8 @@ def check_stored(path: str, s: VisionSettings, detector: FaceDetector) -> Candid
     if s.strict_no_text:
         from generator.vision.ocr import readable_words
 
-        if readable_words(img, boxes, conf_thresh=s.text_conf_thresh, scale=s.ocr_scale):
+        face_boxes = [(float(a), float(b), float(c), float(d)) for a, b, c, d in boxes]
+        if readable_words(img, face_boxes, conf_thresh=s.text_conf_thresh, scale=s.ocr_scale):
             return "has readable text (STRICT_NO_TEXT)"
     with open(path, "rb") as fh:
         jpeg = fh.read()
