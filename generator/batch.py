@@ -260,7 +260,7 @@ def _plan_keys_in(ids: set[str]) -> dict[str, set[int]]:
 
 def _next_requests(
     cfg: Config, store: Store, cities: Any, wanted: list[ImageRequest], submitted: set[str]
-) -> Iterator[tuple[str, int, str]]:
+) -> Iterator[tuple[str, str, str]]:
     """(custom_id, bucket, prompt) of the next batch in plan order: attempts the last pass
     deferred first, then fresh plan keys until every class has a request per missing sample."""
     accepted = store.accepted_count()

@@ -408,7 +408,7 @@ class Pipeline:
         return out
 
     # -- stages 5-7: commit (in launch order, on the event loop) ----------------------------
-    async def _write(self, fn: Callable[..., None], *args: Any) -> None:
+    async def _write(self, fn: Callable[..., object], *args: Any) -> None:
         """A durable store write, in a thread: the only part of a commit off the event loop."""
         await asyncio.to_thread(fn, *args)
 

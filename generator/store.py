@@ -448,8 +448,8 @@ class Store:
             self._rewrite_metadata(keep)
         self.records = keep
         self.rejected = []
-        for entry in rejected:
-            self._note_rejected(entry)
+        for rejected_record in rejected:
+            self._note_rejected(rejected_record)
         self._sort_unrecorded(listing, referenced, rec)
         self._recover_spool(rec)
         snap = self.root / METADATA_JSON
