@@ -127,6 +127,18 @@ def test_every_command_and_flag_is_in_readme():
     assert not missing, f"not in README.md's CLI reference: {sorted(set(missing))}"
 
 
+def test_readme_knob_table_lists_every_knob_with_its_default():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Configuration knobs\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([A-Za-z_]+)` \| ([^|]*?) \|", table, re.M))
+    wrong = {}
+    for f in fields(Config):
+        default = "none" if f.default is None else str(f.default)
+        if rows.get(f.name) != default:
+            wrong[f.name] = (rows.get(f.name), default)
+    assert not wrong, f"README knob table (shown, actual default): {wrong}"
+
+
 def test_enumerated_knobs_list_their_choices_in_help(capsys):
     assert cli.main(["generate", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
