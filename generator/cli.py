@@ -156,10 +156,16 @@ def _args_plan(p: argparse.ArgumentParser) -> None:
 
 def _args_generate(p: argparse.ArgumentParser) -> None:
     add_knobs(p)
-    p.add_argument("--dry-run", action="store_true",
-                   help="make no API call: print items to make, expected calls, dollars and time")
-    p.add_argument("--batch", action="store_true",
-                   help="use the Batch API (half price, within 24 h): submit, or resume a batch")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="make no API call: print items to make, expected calls, dollars and time",
+    )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="use the Batch API (half price, within 24 h): submit, or resume a batch",
+    )
 
 
 def _args_validate(p: argparse.ArgumentParser) -> None:
@@ -314,9 +320,7 @@ def _cmd_export(ns: argparse.Namespace) -> int:
     from generator.release.export import export_dataset
 
     _quiet_datasets()
-    out = export_dataset(
-        ns.data_dir, ns.out, license=ns.license, fake_image_box=ns.fake_image_box
-    )
+    out = export_dataset(ns.data_dir, ns.out, license=ns.license, fake_image_box=ns.fake_image_box)
     print(f"exported {ns.data_dir} -> {out}")
     return 0
 
@@ -324,9 +328,7 @@ def _cmd_export(ns: argparse.Namespace) -> int:
 def _cmd_export_dgm4(ns: argparse.Namespace) -> int:
     from generator.release.dgm4_export import export_dgm4
 
-    out = export_dgm4(
-        ns.data_dir, ns.out, origin_as=ns.origin_as, fake_image_box=ns.fake_image_box
-    )
+    out = export_dgm4(ns.data_dir, ns.out, origin_as=ns.origin_as, fake_image_box=ns.fake_image_box)
     print(f"exported {ns.data_dir} -> {out} (DGM4 layout)")
     return 0
 
