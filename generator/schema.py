@@ -103,8 +103,8 @@ class SampleRules:
 class _Bad(Exception):
     """A field that fails its check: (field, message) become one DataFileError line."""
 
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"field {name!r}: {message}")
+    def __init__(self, name: str | None, message: str) -> None:
+        super().__init__(message if name is None else f"field {name!r}: {message}")
 
 
 def _show(value: Any) -> str:
@@ -370,7 +370,7 @@ class Sample:
 def _identity(obj: Any, rules: SampleRules) -> tuple[int, str, str, str, str, str]:
     """(id, fake_cls, plan_key, text, image, phash) of a record, each checked."""
     if not isinstance(obj, dict):
-        raise _Bad("record", f"expected a JSON object, got {_show(obj)}")
+        raise _Bad(None, f"expected a JSON object (one record), got {_show(obj)}")
     for key in _REQUIRED:
         if key not in obj:
             raise _Bad(key, "missing")

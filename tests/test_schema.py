@@ -118,7 +118,9 @@ def test_check_identity_is_from_json_on_the_identity_fields(small, cls, name, va
 
 
 def test_not_an_object(small):
-    with pytest.raises(DataFileError, match="^m:3: .*expected a JSON object, got None"):
+    with pytest.raises(
+        DataFileError, match=r"^m:3: expected a JSON object \(one record\), got None$"
+    ):
         Sample.from_json(None, where=("m", 3), rules=SampleRules())
 
 
