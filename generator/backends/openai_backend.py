@@ -228,7 +228,12 @@ class OpenAIBackend:
             tries += 1
             retry_after: float | None = None
             try:
-                raw = await self._client.images.with_raw_response.generate(**self._params(req))
+                try:
+                    raw = await self._client.images.with_raw_response.generate(
+                        **self._params(req)
+                    )
+                finally:
+                    self.pacer.on_answer()
                 response = raw.parse()
             except openai.BadRequestError as exc:
                 self._settle_failed(ticket, exc)

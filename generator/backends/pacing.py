@@ -10,9 +10,11 @@ Retry-After) and idle in between. :class:`Pacer` instead spaces requests at ``pe
   and the rate drops by ``decrease`` (the configured rate was above the account's limit).
   After ``recover_after`` calls without a 429 it climbs back by ``increase`` toward the
   configured rate.
-* ``on_headers(headers)``: ``x-ratelimit-remaining-*`` at 0 pauses until the matching
-  ``x-ratelimit-reset-*``; ``x-ratelimit-limit-*`` caps the rate (and sets it when no rate was
-  configured), so pacing works even without ``--images-per-minute``.
+* ``on_headers(headers)``: ``x-ratelimit-remaining-*`` at 0 delays the next slot until one
+  image is back (1/limit, at most the matching ``x-ratelimit-reset-*``); ``x-ratelimit-limit-*``
+  caps the rate (and sets it when no rate was configured), so pacing works even without
+  ``--images-per-minute``. With no rate known yet, the first request goes alone and the others
+  wait for its answer (its headers), instead of opening with a burst of 429s.
 
 The clock and sleep are injectable so tests can drive it without waiting.
 """
@@ -70,6 +72,11 @@ class Pacer:
         self._recover_after = recover_after
         self._since_429 = 0
         self._epoch = 0  # bumped by every pause
+        # With no rate configured, the first request goes alone: its answer's x-ratelimit-*
+        # headers say the limit before the others are let through (no opening burst of 429s).
+        self._answered = False
+        self._probe_out = False
+        self._probe_event: asyncio.Event | None = None
         self.header_limit: float | None = None  # per second, from x-ratelimit-limit-*
         # statistics
         self.waited_s = 0.0
@@ -87,8 +94,10 @@ class Pacer:
 
     async def acquire(self) -> None:
         """Wait for this worker's turn. Slots are handed out in call order (the slot is taken
-        before the first await, so no lock is needed); a worker that was waiting when a 429 or
-        an exhausted header paused everyone queues again behind the pause."""
+        before the first await, so no lock is needed); a worker that was waiting when a 429
+        paused everyone lines up again behind the pause."""
+        while self._probing():  # nothing known yet: one request first, the others wait for it
+            await self._probe_done().wait()
         while True:
             now = self._clock()
             start = max(now, self._paused_until)
@@ -103,6 +112,26 @@ class Pacer:
             await self._sleep(delay)
             if epoch == self._epoch:
                 return
+
+    def _probing(self) -> bool:
+        if self.rate is not None or self._answered:
+            return False
+        if not self._probe_out:
+            self._probe_out = True  # this caller is the probe
+            return False
+        return True
+
+    def _probe_done(self) -> asyncio.Event:
+        if self._probe_event is None:
+            self._probe_event = asyncio.Event()
+        return self._probe_event
+
+    def on_answer(self) -> None:
+        """Any answer (or failure) of a request: the probe is over."""
+        if not self._answered:
+            self._answered = True
+            if self._probe_event is not None:
+                self._probe_event.set()
 
     def on_success(self) -> None:
         self._since_429 += 1
@@ -121,8 +150,9 @@ class Pacer:
         self._epoch += 1
         if self.rate is not None:
             self.rate *= self._decrease
-        # Slots already promised spread out again from the end of the pause.
-        self._next = max(self._next, self._paused_until)
+        # Slots already promised are void: every waiting worker lines up again from the end
+        # of the pause (the epoch tells them).
+        self._next = self._paused_until
 
     def on_headers(self, headers: Mapping[str, str]) -> None:
         """Read ``x-ratelimit-*`` headers of any answer (a success or a 429)."""
@@ -146,9 +176,9 @@ class Pacer:
             except ValueError:
                 left = None
             if left is not None and left <= 0 and reset is not None:
-                until = self._clock() + reset
-                if until > self._paused_until:
-                    self._paused_until = until
-                    self._epoch += 1
-                    self._next = max(self._next, until)
+                # reset is when the allowance is whole again; one image is back after 1/limit
+                wait = min(reset, 1.0 / self.header_limit) if self.header_limit else reset
+                until = self._clock() + wait
+                # (workers already holding a slot keep it: the slots are spaced at the rate)
+                self._next = max(self._next, until)
             return
