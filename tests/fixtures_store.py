@@ -199,7 +199,7 @@ def _record(bucket_index: int, bucket: str, k: int, name: str, folder: str, base
         phash=digest[:16],
         face_probs=tuple(round(0.95 + 0.01 * i, 3) for i in range(num_people)),
         backend="composite",
-        model="gpt-image-1",
+        model="composite",  # what the composite backend records (see CompositeBackend.model)
         quality="low",
         seed=RUN_SEED,
         attempt=int(k % 2),
