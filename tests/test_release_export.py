@@ -154,6 +154,9 @@ def test_card_body(export, store):
     for knob in ("GEN_MODEL", "GEN_QUALITY", "SEED", "MISPLACED_BG_RATE", "MIN_FACES"):
         assert f"| `{knob}` |" in body
     assert "composite" in body and "test data" in body
+    # the backend and model every sample recorded (composite samples are not gpt-image-1)
+    assert f"| `composite` | `composite` | low | {3 * PER_BUCKET} | 100.0% |" in body
+    assert "show cut-outs of real people" in body and "Eileen Collins" in body
     assert "Detecting and Grounding Multi-Modal Media Manipulation" in body
     # DGM4+ is an arXiv preprint (2509.26047), cited with its authors (issue 9 item 7)
     assert "@misc{singh2025dgm4plus" in body and "year={2025}" in body
