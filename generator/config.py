@@ -238,12 +238,21 @@ def _check(cfg: Config) -> None:
     if not cfg.OUT_ROOT.name:
         raise ConfigError("OUT_ROOT", f"needs a folder name, got {str(cfg.OUT_ROOT)!r}")
     _check_post_size(cfg)
+    _check_id_range(cfg)
 
 
 #: Final images: at most this many pixels a side, and this aspect ratio either way (the crop
 #: cuts POST_W x POST_H out of a roughly square picture of about 1024 pixels).
 MAX_POST_SIDE = 4096
 MAX_POST_ASPECT = 4.0
+
+
+def _check_id_range(cfg: Config) -> None:
+    """Every id (ID_OFFSET + class index x 10^8 + k) must fit the int64 the releases store."""
+    top = cfg.ID_OFFSET + len(BUCKETS) * 100_000_000 - 1
+    if top > 2**63 - 1:
+        raise ConfigError("ID_OFFSET", f"must be at most {2**63 - len(BUCKETS) * 100_000_000} so every id "
+                          f"fits in int64; got {cfg.ID_OFFSET}")
 
 
 def _check_post_size(cfg: Config) -> None:

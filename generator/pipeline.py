@@ -278,6 +278,7 @@ class Pipeline:
         self.rejects_in_a_row = 0
         self.fatal: str | None = None
         self.progress = progress
+        self.disk_error: OSError | None = None  # a store write the file system refused
         self.cpu_workers = max(1, min(os.cpu_count() or 1, 4))
         self.pool = ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="dgm4plus-cpu")
         self.api_slots = asyncio.Semaphore(cfg.CONCURRENCY)
@@ -294,7 +295,9 @@ class Pipeline:
         """The one place the backend is called; raises the backend's errors."""
         return await self.backend.generate(req)
 
-    async def _arrived(self, item: PlanItem, req: ImageRequest, data: Generated | bytes) -> bytes:
+    async def _arrived(
+        self, item: PlanItem, req: ImageRequest, data: Generated | bytes
+    ) -> bytes | None:
         """A backend result has arrived (paid for, not yet looked at): returns the image bytes
         the vision stage reads. The raw bytes go to the store's spool first, durably, so a
         crash from here on never loses a paid image (a resume processes the spool, no call)."""
@@ -303,7 +306,12 @@ class Pipeline:
             self.stats.tokens_in += data.usage.input_tokens
             self.stats.tokens_out += data.usage.output_tokens
             self.stats.images_with_usage += 1
-        await asyncio.to_thread(self.store.spool.put, item.bucket, item.k, req.attempt, raw)
+        try:
+            await asyncio.to_thread(self.store.spool.put, item.bucket, item.k, req.attempt, raw)
+        except OSError as exc:  # disk full: stop; the item is built again on resume
+            self.disk_error = self.disk_error or exc
+            self.stop_reason = self.stop_reason or f"a write failed ({exc.strerror})"
+            return None
         return raw
 
     async def _reject_attempt(self, item: PlanItem, attempt: int, reason: RejectReason) -> None:
@@ -495,8 +503,11 @@ class Pipeline:
                 if self.stop_reason is not None and not running and not queue:
                     break
         finally:
-            for task in running:
-                task.cancel()
+            for task in queue:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: the error that ended the run is reported once
+                else:
+                    task.cancel()
             self.stats.calls = self.budget.used
             self.stats.stopped_by = self.stop_reason
             self.stats.final_counts = dict(self.accepted)
@@ -581,14 +592,17 @@ def fill_store(cfg: Config, progress: bool = True) -> RunStats:
     """Generate (or resume) the store at cfg.OUT_ROOT up to the configured targets."""
     budget = make_budget(cfg)
     backend = make_backend_for(cfg, budget)  # credentials are checked before anything is written
+    tables: list[CityTable] = []
     try:
-        store, recovery = Store.open(cfg.OUT_ROOT, cfg)
+        # The city table is read (and refused) after the store's checks, before its first write.
+        store, recovery = Store.open(cfg.OUT_ROOT, cfg,
+                                     prepare=lambda: tables.append(load_cities(cfg.CITY_DATA_PATH)))
     except OSError as exc:
         raise disk_error(cfg, exc) from None
     try:
         for line in recovery.lines:
             warn(line)
-        cities = load_cities(cfg.CITY_DATA_PATH)
+        cities = tables[0]
         from generator.adopt import adopt_orphans
 
         for line in adopt_orphans(store, cfg, cities, backend.name, build_record):
@@ -596,7 +610,11 @@ def fill_store(cfg: Config, progress: bool = True) -> RunStats:
 
         async def _go() -> RunStats:
             try:
-                return await Pipeline(cfg, backend, budget, store, cities, progress).run()
+                pipe = Pipeline(cfg, backend, budget, store, cities, progress)
+                stats = await pipe.run()
+                if pipe.disk_error is not None:
+                    raise pipe.disk_error
+                return stats
             finally:
                 await backend.aclose()
 

@@ -22,7 +22,7 @@ import contextlib
 import gc
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -270,11 +270,13 @@ class Store:
 
     # -- opening and recovery -----------------------------------------------------------
     @classmethod
-    def open(cls, root: Path, cfg: Config, purpose: str = "generate") -> tuple[Store, Recovery]:
+    def open(cls, root: Path, cfg: Config, purpose: str = "generate",
+             prepare: Callable[[], object] | None = None) -> tuple[Store, Recovery]:
         """Take the store's writer lock (held until :meth:`close`), check it, then recover.
 
         Everything that can refuse the store (a linked class folder, a lost ledger, a bad
-        store.json, a corrupt line) is checked before anything is written."""
+        store.json, a corrupt line) is checked before anything is written; ``prepare`` runs
+        between the checks and the first write (the caller's own input checks)."""
         store = cls(root, cfg)
         store._lock = StoreLock(store.root, purpose=purpose)
         store._lock.acquire()
@@ -284,6 +286,8 @@ class Store:
             records, torn = read_jsonl(store.root / METADATA_JSONL, repair=False)
             store._check_ledger(records)
             store._check_manifest(write=False)
+            if prepare is not None:
+                prepare()
             for bucket in BUCKETS:
                 store.bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
             store._check_manifest(write=True)

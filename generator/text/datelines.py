@@ -295,10 +295,28 @@ def _int(value: str, path: Path, line: int, column: str) -> int:
         return 0
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan"; "inf", "1e400"
         raise DataFileError(
-            path, line, f"column {column!r}: expected a number, got {value!r}"
+            path, line, f"column {column!r}: expected a finite number, got {value[:40]!r}"
         ) from None
+
+
+#: A place name longer than this is not a place name (it would go into every caption).
+MAX_PLACE_CHARS = 200
+
+
+def _place_text(value: str, path: Path, line: int, column: str) -> str:
+    """A city or country field: one line of printable text of bounded length, else refused."""
+    if len(value) > MAX_PLACE_CHARS:
+        raise DataFileError(
+            path, line, f"column {column!r}: {len(value):,} characters; a place name has at most {MAX_PLACE_CHARS}"
+        )
+    if not value.isprintable():
+        bad = next(ch for ch in value if not ch.isprintable())
+        raise DataFileError(
+            path, line, f"column {column!r}: holds the control character {bad!r}; a place name is one line of text"
+        )
+    return value
 
 
 def read_worldcities(path: Path) -> list[City]:
@@ -331,7 +349,7 @@ def read_worldcities(path: Path) -> list[City]:
                     raise DataFileError(
                         path, lineno, f"expected {len(header)} columns, got {len(row)}"
                     )
-                name = row[cols["city"]].strip()
+                name = _place_text(row[cols["city"]].strip(), path, lineno, "city")
                 if not name:
                     raise DataFileError(path, lineno, "empty city name")
                 code = row[iso2].strip() if iso2 is not None else ""
@@ -339,10 +357,12 @@ def read_worldcities(path: Path) -> list[City]:
                 if code == "US" and admin is not None:
                     region = _US_STATE_CODES.get(row[admin].strip(), row[admin].strip())
                 if ascii_col is not None and row[ascii_col].strip():
-                    name = row[ascii_col].strip()
+                    name = _place_text(row[ascii_col].strip(), path, lineno, "city_ascii")
                 # SimpleMaps spells some countries for sorting ("Korea, South"): use the
                 # newswire name of the ISO code where there is one.
-                country = countries.get(code) or row[cols["country"]].strip()
+                country = countries.get(code) or _place_text(
+                    row[cols["country"]].strip(), path, lineno, "country"
+                )
                 city = _city(
                     name, country, region, _int(row[cols["population"]], path, lineno, "population")
                 )
@@ -376,6 +396,7 @@ def read_cities1000(path: Path) -> list[City]:
                     )
                 # column 2 is GeoNames' asciiname; column 1 (the UTF-8 name) if it is empty
                 name, code = (cols[2].strip() or cols[1].strip()), cols[8].strip()
+                name = _place_text(name, path, lineno, "asciiname" if cols[2].strip() else "name")
                 if not name:
                     raise DataFileError(path, lineno, "empty city name")
                 region = cols[10].strip() if code == "US" else ""
