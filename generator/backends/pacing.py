@@ -56,8 +56,8 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         decrease: float = 0.9,
-        increase: float = 0.02,
-        recover_after: int = 20,
+        increase: float = 0.05,
+        recover_after: int = 10,
     ) -> None:
         if per_minute is not None and not per_minute > 0:
             raise ValueError(f"per_minute must be > 0, got {per_minute!r}")
