@@ -9,9 +9,10 @@ Both trees run in the same session, interleaved (baseline, candidate, baseline, 
 its own Python process with ``PYTHONPATH`` set to a copy of the tree that ``git archive REV``
 exports into a temporary folder (``--candidate DIR`` uses that folder as it is). The baseline
 defaults to the parent of the first commit whose subject starts with "pipeline stages:", the
-candidate to HEAD. One ``FakeOpenAIServer(images="composite", latency=L)`` on 127.0.0.1 (this
-process) answers both; its pictures are drawn before any timing, and each tree makes one
-untimed run first (the server's cache, the tree's .pyc files, the OS file cache).
+candidate to HEAD. Each tree talks to its own ``FakeOpenAIServer(images="composite",
+latency=L)`` (from its own tests/fakes, in a process of its own, on 127.0.0.1), whose pictures
+are drawn before any timing; each tree makes one untimed run first (the tree's .pyc files, the
+OS file cache).
 
 Measured:
 
@@ -26,6 +27,7 @@ Measured:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -108,10 +111,11 @@ def first_sample(tree: Path, base_url: str, work: Path) -> dict[str, float]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    first = float("nan")
+    first = first_cpu = float("nan")
     while proc.poll() is None:
         if first != first and meta.exists() and b"\n" in meta.read_bytes():
             first = time.perf_counter() - t0
+            first_cpu = process_cpu(proc.pid)
         time.sleep(0.005)
     total = time.perf_counter() - t0
     err = proc.stderr.read() if proc.stderr else ""
@@ -119,7 +123,16 @@ def first_sample(tree: Path, base_url: str, work: Path) -> dict[str, float]:
         raise SystemExit(f"{tree}: generate exited {proc.returncode}:\n{err}")
     if first != first:  # finished between two polls
         first = total
-    return {"first": first, "total": total}
+    return {"first": first, "first_cpu": first_cpu, "total": total}
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ocr_cpu(tree: Path, base_url: str, work: Path, n: int) -> dict[str, float]:
@@ -142,19 +155,52 @@ def ocr_cpu(tree: Path, base_url: str, work: Path, n: int) -> dict[str, float]:
     return row
 
 
-def prewarm(srv, n: int) -> float:
-    """Draw the server's pictures for the first plan items of every bucket."""
-    from generator.config import BUCKETS, load_config
-    from generator.plan import plan_item
-    from generator.text.datelines import load_cities
+#: The fake API of one tree, run in its own process: started, its pictures drawn for the first
+#: plan items of every class (that tree's own plan, so its own prompts), then its URL printed;
+#: it serves until its stdin closes.
+SERVER = """
+import sys
+from generator.config import BUCKETS, load_config
+from generator.plan import plan_item
+from generator.text.datelines import load_cities
+from tests.fakes.openai_server import FakeOpenAIServer
 
-    cfg = load_config(cli={"BACKEND": "openai", "SEED": SEED}, env={})
-    cities = load_cities(None)
-    t0 = time.perf_counter()
-    for bucket in BUCKETS:
-        for k in range(n // 3 + 8):
-            srv._image_b64(plan_item(cfg, cities, bucket, k).prompt)
-    return time.perf_counter() - t0
+latency, n, seed = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+srv = FakeOpenAIServer(images="composite", latency=latency).start()
+cfg = load_config(cli={"BACKEND": "openai", "SEED": seed}, env={})
+cities = load_cities(None)
+for bucket in BUCKETS:
+    for k in range(n // 3 + 8):
+        srv._image_b64(plan_item(cfg, cities, bucket, k).prompt)
+print(srv.base_url, flush=True)
+sys.stdin.read()
+srv.stop()
+"""
+
+
+@contextlib.contextmanager
+def tree_server(tree: Path, latency: float, n: int) -> Iterator[str]:
+    """The tree's own FakeOpenAIServer in a subprocess; yields its base URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DGM4PLUS_", "OPENAI_"))}
+    env["PYTHONPATH"] = str(tree)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(latency), str(n), str(SEED)],
+        cwd=tree,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    url = proc.stdout.readline().strip()
+    if not url:
+        raise SystemExit(f"{tree}: the fake server did not start")
+    try:
+        yield url
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
 
 
 def run(args: argparse.Namespace) -> str:
@@ -164,29 +210,28 @@ def run(args: argparse.Namespace) -> str:
             "baseline": export(args.baseline or default_baseline(), tmp / "baseline"),
             "candidate": export(args.candidate, tmp / "candidate"),
         }
-        # The server and the plan come from the candidate tree, not from a working tree that
-        # others may be editing while this runs.
-        sys.path.insert(0, str(trees["candidate"][0]))
-        from tests.fakes.openai_server import FakeOpenAIServer
-
         results: dict[str, dict[str, list[dict[str, float]]]] = {
             name: {"first": [], "ocr": []} for name in trees
         }
-        with FakeOpenAIServer(images="composite", latency=args.latency) as srv:
-            drawn = prewarm(srv, args.ocr_samples)
-            print(f"pre-drew the server's pictures in {drawn:.0f} s", file=sys.stderr)
+        # Each tree talks to its own fake API (the API its tests define), both at latency L.
+        with contextlib.ExitStack() as stack:
+            urls = {
+                name: stack.enter_context(tree_server(tree, args.latency, args.ocr_samples))
+                for name, (tree, _) in trees.items()
+            }
             for name, (tree, _) in trees.items():  # untimed: caches, .pyc files
-                first_sample(tree, srv.base_url, tmp / f"warm-{name}")
+                first_sample(tree, urls[name], tmp / f"warm-{name}")
             for rep in range(args.repeats):
                 for name, (tree, _) in trees.items():
-                    r = first_sample(tree, srv.base_url, tmp / f"run-{name}")
+                    r = first_sample(tree, urls[name], tmp / f"run-{name}")
                     results[name]["first"].append(r)
                     print(
-                        f"[{rep}] {name}: first sample {r['first']:.2f} s, run {r['total']:.2f} s",
+                        f"[{rep}] {name}: first sample {r['first']:.2f} s "
+                        f"({r['first_cpu']:.2f} CPU s), run {r['total']:.2f} s",
                         file=sys.stderr,
                     )
                 for name, (tree, _) in trees.items():
-                    o = ocr_cpu(tree, srv.base_url, tmp / f"ocr-{name}", args.ocr_samples)
+                    o = ocr_cpu(tree, urls[name], tmp / f"ocr-{name}", args.ocr_samples)
                     results[name]["ocr"].append(o)
                     print(
                         f"[{rep}] {name}: STRICT_NO_TEXT {o['cpu_per_sample'] * 1000:.0f} ms "
@@ -211,16 +256,19 @@ def report(args, trees, results) -> str:
             [
                 f"{name} ({label})",
                 f"{med(name, 'first', 'first'):.2f} ({firsts})",
+                f"{med(name, 'first', 'first_cpu'):.2f}",
                 f"{med(name, 'first', 'total'):.2f}",
                 f"{med(name, 'ocr', 'cpu_per_sample') * 1000:.0f} ({cpus})",
                 f"{acc['accepted']} / {acc['calls']}",
             ]
         )
     ratio_first = med("candidate", "first", "first") / med("baseline", "first", "first")
+    ratio_first_cpu = med("candidate", "first", "first_cpu") / med("baseline", "first", "first_cpu")
     ratio_cpu = med("candidate", "ocr", "cpu_per_sample") / med("baseline", "ocr", "cpu_per_sample")
     header = [
         "code",
         "first accepted sample, s: median (runs)",
+        "CPU s used by then",
         "6-sample run, s",
         "STRICT_NO_TEXT client CPU ms / accepted sample: median (runs)",
         "accepted / calls (OCR run)",
@@ -229,16 +277,19 @@ def report(args, trees, results) -> str:
         [
             "# Start-up and OCR: before and after the pipeline restructure",
             "",
-            f"FakeOpenAIServer(images='composite', latency={args.latency} s) on 127.0.0.1, real "
-            f"`openai` client; {args.repeats} interleaved runs per tree, seed {SEED}, CONCURRENCY 4. "
+            f"Each tree against its own FakeOpenAIServer(images='composite', latency="
+            f"{args.latency} s) on 127.0.0.1, real `openai` client; {args.repeats} interleaved runs per tree, seed {SEED}, CONCURRENCY 4. "
             f"First sample: `dgm4plus generate --backend openai` with 2 + 2 + 2 targets, process "
             f"start to the first metadata.jsonl line. OCR: `fill_store` with STRICT_NO_TEXT and "
             f"{args.ocr_samples} targets, client + tesseract CPU after the imports. {machine_line()}.",
             "",
-            table(header, rows, "lrrrr"),
+            table(header, rows, "lrrrrr"),
             "",
-            f"Candidate / baseline: first sample {ratio_first:.2f}x, STRICT_NO_TEXT CPU per "
-            f"accepted sample {ratio_cpu:.2f}x.",
+            f"Candidate / baseline: first sample {ratio_first:.2f}x (CPU used by then "
+            f"{ratio_first_cpu:.2f}x), STRICT_NO_TEXT CPU per accepted sample {ratio_cpu:.2f}x. "
+            "'CPU s used by then': user + system seconds of the generate process when its first "
+            "sample appeared (from /proc): on a shared machine the wall time also counts the "
+            "waits for a core.",
             "",
         ]
     )
