@@ -70,9 +70,11 @@ def validate_store(root: Path) -> list[str]:
     writer = writer_of(root)
     rows, torn = read_lines(meta)
     if writer is not None:
-        warn(f"{root} is being written ({writer.describe()}): checked the {len(rows)} records "
-             "committed so far; the orphan-file and snapshot checks are skipped (validate again "
-             "when it finishes)")
+        warn(
+            f"{root} is being written ({writer.describe()}): checked the {len(rows)} records "
+            "committed so far; the orphan-file and snapshot checks are skipped (validate again "
+            "when it finishes)"
+        )
         torn = False  # the line being appended right now
     if torn:
         problems.append(f"{meta}: torn last line (a run crashed mid-write; `generate` repairs it)")
@@ -135,7 +137,9 @@ def validate_store(root: Path) -> list[str]:
         snapshot = json.loads(snap.read_text(encoding="utf-8"))
         if snapshot != [obj for _, obj in rows]:
             count = len(snapshot) if isinstance(snapshot, list) else "not a list of"
-            problems.append(f"{snap}: differs from {METADATA_JSONL} ({count} vs {len(rows)} records)")
+            problems.append(
+                f"{snap}: differs from {METADATA_JSONL} ({count} vs {len(rows)} records)"
+            )
     except _Skip:
         pass
     except FileNotFoundError:
