@@ -227,6 +227,7 @@ class OpenAIBackend:
             self.calls += 1
             tries += 1
             retry_after: float | None = None
+            status: int | None
             try:
                 try:
                     raw = await self._client.images.with_raw_response.generate(
@@ -310,7 +311,8 @@ class OpenAIBackend:
     def _settle_failed(self, ticket: Ticket, exc: openai.APIStatusError) -> None:
         """An error answer: billed only if it carries usage (OpenAI bills none of them)."""
         body = exc.body if isinstance(exc.body, dict) else {}
-        usage = _usage_from_dict(body.get("usage")) if isinstance(body.get("usage"), dict) else None
+        raw_usage = body.get("usage")
+        usage = _usage_from_dict(raw_usage) if isinstance(raw_usage, dict) else None
         cost = self.pricer.of_usage(usage)[0] if usage is not None else 0.0
         self.budget.settle(ticket, cost, "usage")
 
