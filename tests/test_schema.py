@@ -471,3 +471,20 @@ def test_explicit_generate_step_returns_the_stats(tmp_path):
     # the store it made is a valid store for every reader
     assert len(load_samples(tmp_path / "DGM4")) == 3
     shutil.rmtree(tmp_path / "DGM4")
+
+
+def test_validate_reads_its_limits_from_the_store(tmp_path):
+    """validate checks against store.json's size and the last run's pHash distance, not 400x256
+    and 3: the same store read as bound to 200x128 fails every image and box."""
+    fs = make_store(tmp_path, per_bucket=1)
+    assert run_cli("validate", str(fs.root)).returncode == 0
+    manifest = json.loads((fs.root / "store.json").read_text())
+    (fs.root / "store.json").write_text(json.dumps({**manifest, "POST_W": 200, "POST_H": 128}))
+    proc = run_cli("validate", str(fs.root))
+    assert proc.returncode == 1
+    assert "is not inside the 200x128 image" in proc.stdout  # a face box of the records
+    assert store_rules(fs.root).phash_distance == 3
+    runs = [json.loads(x) for x in (fs.root / "runs.jsonl").read_text().splitlines()]
+    runs[-1]["config"]["PHASH_DISTANCE_MAX"] = 9
+    (fs.root / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    assert store_rules(fs.root).phash_distance == 9
