@@ -78,29 +78,51 @@ def level_for(verbosity: int) -> int:
     return logging.DEBUG
 
 
+def _install(name: str, level: int) -> None:
+    logger = logging.getLogger(name)
+    for h in [h for h in logger.handlers if isinstance(h, TqdmHandler)]:
+        logger.removeHandler(h)
+    handler = TqdmHandler()
+    handler.setFormatter(_Formatter())
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False  # an application's own root handler would print it twice
+
+
 def configure(verbosity: int = 0, progress: bool = True) -> None:
-    """Install the handler on our loggers and the SDK's; reset the one-time notices."""
+    """A new run (the CLI calls this once): the handler on our loggers and the SDK's, their
+    levels for ``verbosity``, the progress switch; the one-time notices are shown again."""
     _state.verbosity = verbosity
     _state.progress = progress and verbosity >= 0
     _state.configured = True
     _seen.clear()
     level = level_for(verbosity)
     for name in LOGGERS:
-        logger = logging.getLogger(name)
-        for h in [h for h in logger.handlers if isinstance(h, TqdmHandler)]:
-            logger.removeHandler(h)
-        handler = TqdmHandler()
-        handler.setFormatter(_Formatter())
-        logger.addHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = False
+        _install(name, level)
     # The SDK logs whole requests at DEBUG; only -vv shows them, and INFO (retries) at -v.
     logging.getLogger("openai").setLevel(level if verbosity >= 1 else logging.WARNING)
 
 
+def reset() -> None:
+    """Undo :func:`configure` (for tests and embedding applications): our handlers removed,
+    levels and propagation back to logging's defaults, notices forgotten."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        for h in [h for h in logger.handlers if isinstance(h, TqdmHandler)]:
+            logger.removeHandler(h)
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
+    _state.verbosity, _state.progress, _state.configured = 0, True, False
+    _seen.clear()
+
+
 def _ensure() -> None:
-    if not _state.configured:
-        configure(_state.verbosity, _state.progress)
+    """Library use (no CLI): our own lines still reach stderr above any bar, at the default
+    verbosity; the ``generator.*`` and SDK loggers are left to the application."""
+    if not _state.configured and not any(
+        isinstance(h, TqdmHandler) for h in logging.getLogger("dgm4plus").handlers
+    ):
+        _install("dgm4plus", level_for(_state.verbosity))
 
 
 def progress_enabled() -> bool:
@@ -153,6 +175,7 @@ __all__ = [
     "notice",
     "notice_once",
     "progress_enabled",
+    "reset",
     "verbosity",
     "warn",
 ]

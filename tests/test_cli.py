@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def _reset_console():
     yield
-    console.configure(verbosity=0, progress=True)
+    console.reset()  # no logging state leaks into other tests (caplog sees their records)
 
 
 def test_version_is_single_sourced(capsys):
@@ -238,6 +238,20 @@ def test_notice_once_per_run(capsys):
     assert capsys.readouterr().err.count("cities from GeoNames") == 1
     console.configure()  # a new run
     assert console.notice_once("geonames", "cities from GeoNames")
+
+
+def test_reset_gives_logging_back(capsys):
+    console.configure(verbosity=-1, progress=False)
+    assert logging.getLogger("generator").level == logging.ERROR and not console.progress_enabled()
+    console.reset()
+    for name in console.LOGGERS:
+        logger = logging.getLogger(name)
+        assert logger.level == logging.NOTSET and logger.propagate
+        assert not any(isinstance(h, console.TqdmHandler) for h in logger.handlers)
+    assert console.progress_enabled()
+    console.warn("library use still reaches stderr")  # no configure(): the default handler
+    assert "dgm4plus: library use still reaches stderr" in capsys.readouterr().err
+    assert logging.getLogger("generator").level == logging.NOTSET
 
 
 def test_secrets_are_masked_in_log_lines(capsys, monkeypatch):

@@ -84,7 +84,7 @@ def test_malformed_files_name_file_and_line(tmp_path):
 def test_embedded_fallback_says_so_once(tmp_path, capsys):
     from generator import console
 
-    console.configure()  # a new run: its one-time notices are shown again
+    console.reset()  # a new run: its one-time notices are shown again
     load_cities.cache_clear()
     table = load_cities(None, tmp_path)
     again = load_cities(None, tmp_path)
