@@ -99,6 +99,23 @@ def _append_line(path: Path, obj: dict[str, Any]) -> None:
         os.fsync(fh.fileno())
 
 
+def _mend_file(path: Path) -> None:
+    """Complete a whole last line that lacks its newline (see :func:`_mend_tail`)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.seek(0, os.SEEK_END) == 0:
+                return
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) == b"\n":
+                return
+    except FileNotFoundError:
+        return
+    with open(path, "ab") as fh:
+        _mend_tail(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _mend_tail(fh: Any) -> None:
     """Before an append: a last line that a failed write (disk full, a crash) left without its
     newline is completed if it is whole JSON, else cut off, so it never ends up mid-file."""
@@ -286,12 +303,14 @@ class Store:
             records, torn = read_jsonl(store.root / METADATA_JSONL, repair=False)
             store._check_ledger(records)
             store._check_manifest(write=False)
+            store._check_records(records)
+            rejected, torn_r = read_jsonl(store.root / REJECTED_JSONL, repair=False)
             if prepare is not None:
                 prepare()
             for bucket in BUCKETS:
                 store.bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
             store._check_manifest(write=True)
-            store._recover(rec)
+            store._recover(rec, records, torn, rejected, torn_r)
         except BaseException:
             store.close()
             raise
@@ -402,26 +421,17 @@ class Store:
             rec.add(f"{path}: {reason}; moved to {dest}")
         return dest
 
-    def _recover(self, rec: Recovery) -> None:
+    def _check_records(self, records: list[dict[str, Any]]) -> None:
+        """Read-only: every record's identity parses, its image path is in its class folder of
+        this store, and no id repeats; one line naming the file, line and field otherwise."""
         meta = self.root / METADATA_JSONL
-        records, torn = read_jsonl(meta, repair=True)
-        if torn:
-            rec.add(f"{meta}: cut a torn last line back to the last whole record")
-        rejected, torn_r = read_jsonl(self.root / REJECTED_JSONL, repair=True)
-        if torn_r:
-            rec.add(f"{self.root / REJECTED_JSONL}: cut a torn last line back")
         self._check_root_name(records)
-        # One directory listing per class folder instead of a stat per record: fast at 100k.
-        listing = {b: {e.name: e for e in os.scandir(self.bucket_dir(b))} for b in BUCKETS}
-        size = (self.cfg.POST_W, self.cfg.POST_H)
-        keep: list[dict[str, Any]] = []
-        referenced: dict[str, set[str]] = {b: set() for b in BUCKETS}
         seen_ids: set[Any] = set()
         rules = SampleRules.from_config(self.cfg, self.name)
         for i, r in enumerate(records):
             # The one schema, with this store's settings: a bad field is one line naming it. Every
             # record's identity (what resume relies on); the newest ones, whose images are decoded
-            # below, in full. The readers (builder, exports, validate) check every field of all.
+            # on recovery, in full. The readers (builder, exports, validate) check every field.
             if i < len(records) - VERIFY_TAIL:
                 Sample.check_identity(r, where=(meta, i + 1), rules=rules)
             else:
@@ -434,6 +444,29 @@ class Store:
             if r["id"] in seen_ids:
                 raise DataFileError(meta, i + 1, f"id {r['id']} appears twice; remove the duplicate line")
             seen_ids.add(r["id"])
+
+    def _recover(self, rec: Recovery, records: list[dict[str, Any]], torn: bool,
+                 rejected: list[dict[str, Any]], torn_r: bool) -> None:
+        meta = self.root / METADATA_JSONL
+        if torn:
+            read_jsonl(meta, repair=True)
+            rec.add(f"{meta}: cut a torn last line back to the last whole record")
+        else:
+            _mend_file(meta)  # a whole last record without its newline: completed
+        if torn_r:
+            read_jsonl(self.root / REJECTED_JSONL, repair=True)
+            rec.add(f"{self.root / REJECTED_JSONL}: cut a torn last line back")
+        else:
+            _mend_file(self.root / REJECTED_JSONL)
+        # One directory listing per class folder instead of a stat per record: fast at 100k.
+        listing = {b: {e.name: e for e in os.scandir(self.bucket_dir(b))} for b in BUCKETS}
+        size = (self.cfg.POST_W, self.cfg.POST_H)
+        keep: list[dict[str, Any]] = []
+        referenced: dict[str, set[str]] = {b: set() for b in BUCKETS}
+        for i, r in enumerate(records):
+            bucket = r["fake_cls"]
+            name = r["image"].rpartition("/")[2]
+            image = r["image"]
             # Images are fsynced and renamed before their record is written, so a recorded image
             # is whole unless something outside deleted or damaged it: list all, decode the tail.
             entry = listing[bucket].get(name)

@@ -7,8 +7,8 @@ and after, except ``store.lock``: any writer that gets as far as the lock create
 holds no data and describes no holder once released).
 
 Record-level cases (a record with ``phash: "zz"``, ``plan_key: "bogus"``, ``text: null``, a
-string ``id``, a duplicated line, an 800x600 image) are S's schema rows: see
-tests/test_schema.py and tests/test_store_reader.py.
+string ``id``, a duplicated line, an 800x600 image) are parsed by S's schema
+(generator/schema.py); their rows here check the command-line end of it.
 """
 
 from __future__ import annotations
@@ -174,6 +174,59 @@ def _huge_id_offset(tmp: Path, store: Path) -> list[str]:
     return _reader("export", tmp, store)
 
 
+def _record(cmd: str, change: Callable[[dict], object], line: int = 5) -> Setup:
+    """Damage record ``line`` of metadata.jsonl (and the snapshot alike) with ``change``."""
+
+    def setup(tmp: Path, store: Path) -> list[str]:
+        lines = (store / "metadata.jsonl").read_text().splitlines()
+        rec = json.loads(lines[line - 1])
+        change(rec)
+        lines[line - 1] = json.dumps(rec)
+        (store / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+        (store / "metadata.json").write_text(json.dumps([json.loads(x) for x in lines]))
+        return _gen(store) if cmd == "generate" else _reader(cmd, tmp, store)
+
+    return setup
+
+
+def _duplicate_line(cmd: str) -> Setup:
+    def setup(tmp: Path, store: Path) -> list[str]:
+        lines = (store / "metadata.jsonl").read_text().splitlines()
+        lines.insert(7, lines[6])
+        (store / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+        return _gen(store) if cmd == "generate" else _reader(cmd, tmp, store)
+
+    return setup
+
+
+def _image_800x600(tmp: Path, store: Path) -> list[str]:
+    from PIL import Image
+
+    img = sorted((store / "origin" / "generated").glob("*.jpg"))[0]
+    Image.new("RGB", (800, 600), "gray").save(img, format="JPEG")
+    return _reader("export", tmp, store)
+
+
+def _set(key: str, value: object) -> Callable[[dict], object]:
+    return lambda rec: rec.__setitem__(key, value)
+
+
+# S's record-level cases, each through generate and export: the file, the line and the field.
+RECORD_ROWS: dict[str, tuple[Setup, str]] = {
+    f"record-{name}-{cmd}": (_record(cmd, change), f"metadata.jsonl:5: field '{field}'")
+    for name, change, field in (
+        ("phash-zz", _set("phash", "zz"), "phash"),
+        ("plan-key-bogus", _set("plan_key", "bogus"), "plan_key"),
+        ("text-null", _set("text", None), "text"),
+        ("id-string", _set("id", "1000000001"), "id"),
+    )
+    for cmd in ("generate", "export")
+}
+RECORD_ROWS["record-duplicate-line-generate"] = (_duplicate_line("generate"), "appears twice")
+RECORD_ROWS["record-duplicate-line-export"] = (_duplicate_line("export"), "metadata.jsonl")
+RECORD_ROWS["image-800x600-export"] = (_image_800x600, "800x600")
+
+
 ROWS: dict[str, tuple[Setup, str]] = {
     # (setup, a piece of the one line: the file, flag or field it must name)
     "toml-not-utf8": (_toml_not_utf8, "run.toml"),
@@ -215,6 +268,7 @@ ROWS: dict[str, tuple[Setup, str]] = {
     "truncated-jpeg-export": (_truncated_jpeg("export"), ".jpg"),
     "truncated-jpeg-export-dgm4": (_truncated_jpeg("export-dgm4"), ".jpg"),
     "id-offset-overflows-export": (_huge_id_offset, "ID_OFFSET"),
+    **RECORD_ROWS,
 }
 
 
