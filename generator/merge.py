@@ -114,7 +114,15 @@ def read_store(root: Path) -> ShardStore:
         manifest = json.loads(manifest_path.read_text())
     except (ValueError, OSError):
         raise UsageError(f"{manifest_path}: not valid JSON") from None
-    records, _ = read_jsonl(root / METADATA_JSONL, repair=False)
+    # Every record through the one schema, with the shard's own settings (one line on a bad one).
+    from generator.store_reader import parse_samples, store_rules
+
+    records = []
+    lines = parse_samples(root, store_rules(root)) if (root / METADATA_JSONL).exists() else []
+    for _, sample in lines:
+        if isinstance(sample, Exception):
+            raise sample
+        records.append(sample.to_json())
     rejected, _ = read_jsonl(root / REJECTED_JSONL, repair=False)
     runs, _ = read_jsonl(root / RUNS_JSONL, repair=False)
     return ShardStore(root, manifest, records, rejected, runs)

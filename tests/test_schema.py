@@ -488,3 +488,13 @@ def test_validate_reads_its_limits_from_the_store(tmp_path):
     runs[-1]["config"]["PHASH_DISTANCE_MAX"] = 9
     (fs.root / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
     assert store_rules(fs.root).phash_distance == 9
+
+
+def test_merge_reads_shard_records_through_the_schema(tmp_path):
+    from generator.merge import read_store
+
+    fs = make_store(tmp_path, per_bucket=1)
+    assert [r["id"] for r in read_store(fs.root).records] == [r["id"] for r in fs.records]
+    root = _broken_store(tmp_path / "bad", "phash")
+    with pytest.raises(DataFileError, match=r"metadata\.jsonl:2: field 'phash'"):
+        read_store(root)
