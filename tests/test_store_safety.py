@@ -274,3 +274,26 @@ def test_second_writer_exits_2_naming_the_holder(store):
     # the holder died by SIGKILL: nothing stale, the next writer gets in
     stats = fill_store(cfg_for(store, MAX_IMAGE_CALLS=0), progress=False)
     assert stats.calls == 0
+
+
+def test_validate_while_a_writer_runs_checks_only_what_is_committed(store, capfd):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(store)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    cfg = cfg_for(store)
+    first = sorted((store / BUCKETS["origin"][1]).glob("*.jpg"))[0]
+    in_progress = store / BUCKETS["origin"][1] / f"{record_id(cfg, 'origin', 77)}.jpg"
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        shutil.copy(first, in_progress)  # a writer's image whose record is not written yet
+        with open(store / METADATA_JSONL, "a") as fh:
+            fh.write('{"id": 1000000077, "ima')  # the line it is appending right now
+        capfd.readouterr()
+        assert validate_store(store) == []
+        err = capfd.readouterr().err
+        assert f"pid {proc.pid}" in err and "checked the 6 records committed so far" in err
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    problems = validate_store(store)  # no writer now: the leftovers are problems
+    assert any("orphan" in p for p in problems) and any("torn" in p for p in problems)
