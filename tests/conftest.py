@@ -35,3 +35,13 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
 @pytest.fixture(autouse=True)
 def _quiet_threads(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _console_reset():
+    """A test that runs the CLI in process (main(argv)) configures logging for that run; undo it
+    so later tests see logging's defaults (and caplog their records)."""
+    yield
+    from generator import console
+
+    console.reset()
