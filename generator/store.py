@@ -245,6 +245,19 @@ class Recovery:
         self.lines.append(line)
 
 
+#: Marker files of the folders ``export`` and ``export-dgm4`` write.
+EXPORT_MARKERS = (".dgm4plus-export.json", ".dgm4plus-dgm4-export.json")
+
+
+def _refuse_export(root: Path) -> None:
+    """An export's folder (or one inside it) is not a store: its images belong to the export."""
+    for folder in (root, root.parent):
+        for marker in EXPORT_MARKERS:
+            if (folder / marker).is_file():
+                raise UsageError(f"--out {root}: is (inside) an export written by dgm4plus "
+                                 f"({folder / marker}), not a store; choose another --out")
+
+
 @dataclass(frozen=True)
 class Orphan:
     """An image of ours without a record (a crash between its write and its record's)."""
@@ -295,6 +308,7 @@ class Store:
         store.json, a corrupt line) is checked before anything is written; ``prepare`` runs
         between the checks and the first write (the caller's own input checks)."""
         store = cls(root, cfg)
+        _refuse_export(store.root)
         store._lock = StoreLock(store.root, purpose=purpose)
         store._lock.acquire()
         try:
@@ -330,7 +344,8 @@ class Store:
 
     def _check_folders(self) -> None:
         """Class folders (and the folders above them in the store) must be real folders: a
-        linked one would make this program write into, or tidy up, somebody else's folder."""
+        linked one would make this program write into, or tidy up, somebody else's folder.
+        """
         for bucket in BUCKETS:
             path = self.root
             for part in BUCKETS[bucket][1].split("/"):

@@ -36,7 +36,7 @@ def tree_bytes(root: Path) -> dict[str, bytes | None]:
     out: dict[str, bytes | None] = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
-        if rel == LOCK:
+        if p.name == LOCK:
             continue
         out[rel] = p.read_bytes() if p.is_file() else None
     return out
@@ -167,6 +167,14 @@ def _truncated_jpeg(cmd: str) -> Setup:
     return setup
 
 
+def _dgm4_export(tmp: Path, store: Path) -> Path:
+    from generator.release.dgm4_export import export_dgm4
+
+    out = tmp / "hammer"
+    export_dgm4(store, out)
+    return out
+
+
 def _huge_id_offset(tmp: Path, store: Path) -> list[str]:
     manifest = json.loads((store / "store.json").read_text())
     manifest["ID_OFFSET"] = 2**63 - 10
@@ -268,6 +276,7 @@ ROWS: dict[str, tuple[Setup, str]] = {
     "truncated-jpeg-export": (_truncated_jpeg("export"), ".jpg"),
     "truncated-jpeg-export-dgm4": (_truncated_jpeg("export-dgm4"), ".jpg"),
     "id-offset-overflows-export": (_huge_id_offset, "ID_OFFSET"),
+    "out-is-an-export-dgm4-tree": (lambda t, s: _gen(_dgm4_export(t, s) / "DGM4"), "export"),
     **RECORD_ROWS,
 }
 
@@ -279,7 +288,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changes(case, fixture_store, t
     shutil.copytree(fixture_store, store)
     (tmp_path / "afile").write_text("a file, not a folder")
     argv = setup(tmp_path, store)
-    before = tree_bytes(store)
+    before = tree_bytes(tmp_path)  # the store, and every other file the row made
     package = sorted(p.name for p in (REPO / "generator").iterdir())
     capfd.readouterr()
     code = main(argv)
@@ -290,7 +299,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changes(case, fixture_store, t
     assert "Traceback" not in err
     assert names in lines[0], lines[0]
     assert len(lines[0]) < 600
-    assert tree_bytes(store) == before
+    assert tree_bytes(tmp_path) == before
     assert (tmp_path / "afile").read_text() == "a file, not a folder"
     assert sorted(p.name for p in (REPO / "generator").iterdir()) == package
     assert not (REPO / "tests" / "DGM4").exists()
