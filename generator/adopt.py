@@ -72,6 +72,8 @@ def adopt_orphans(
     """Adopt or quarantine every orphan :meth:`Store.open` found; one line per image."""
     lines: list[str] = []
     todo: list[Orphan] = []
+    if not store.orphans:
+        return lines
     used = store.used_keys()
     spooled = store.spool.keys()
     for o in store.orphans:
