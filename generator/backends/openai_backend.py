@@ -222,6 +222,7 @@ class OpenAIBackend:
             await self.pacer.acquire()
             ticket = self.budget.reserve(self.worst_case_usd(req))
             if ticket is None:
+                self.pacer.on_answer()  # (a probe that is never sent must not hold the others)
                 cap = self.budget.refused_by or "MAX_IMAGE_CALLS"
                 raise BudgetExhausted(f"{where}: {self.budget.cap_message()}", code=cap)
             self.calls += 1

@@ -13,8 +13,9 @@ Retry-After) and idle in between. :class:`Pacer` instead spaces requests at ``pe
 * ``on_headers(headers)``: ``x-ratelimit-remaining-*`` at 0 delays the next slot until one
   image is back (1/limit, at most the matching ``x-ratelimit-reset-*``); ``x-ratelimit-limit-*``
   caps the rate (and sets it when no rate was configured), so pacing works even without
-  ``--images-per-minute``. With no rate known yet, the first request goes alone and the others
-  wait for its answer (its headers), instead of opening with a burst of 429s.
+  ``--images-per-minute``. The first request of a run goes alone and the others wait for its
+  answer (its headers), instead of opening with a burst of 429s; a rate the headers lower
+  re-spaces the slots already promised.
 
 The clock and sleep are injectable so tests can drive it without waiting.
 """
@@ -72,8 +73,8 @@ class Pacer:
         self._recover_after = recover_after
         self._since_429 = 0
         self._epoch = 0  # bumped by every pause
-        # With no rate configured, the first request goes alone: its answer's x-ratelimit-*
-        # headers say the limit before the others are let through (no opening burst of 429s).
+        # The first request goes alone: its answer's x-ratelimit-* headers say the account's
+        # limit before the others are let through (no opening burst of 429s).
         self._answered = False
         self._probe_out = False
         self._probe_event: asyncio.Event | None = None
@@ -114,7 +115,7 @@ class Pacer:
                 return
 
     def _probing(self) -> bool:
-        if self.rate is not None or self._answered:
+        if self._answered:
             return False
         if not self._probe_out:
             self._probe_out = True  # this caller is the probe
@@ -171,6 +172,9 @@ class Pacer:
                 self.header_limit = per_min / 60.0
                 if self.rate is None or self.rate > self.header_limit:
                     self.rate = self.header_limit
+                    # slots promised at the old rate are re-spaced at the account's limit
+                    self._next = self._clock() + 1.0 / self.rate
+                    self._epoch += 1
             try:
                 left = int(remaining) if remaining is not None else None
             except ValueError:
