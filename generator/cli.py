@@ -23,8 +23,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
-import shtab
-
 from generator import __version__, console
 from generator.config import FLAG_ALIASES, Config, flag_for, load_config
 from generator.errors import UsageError
@@ -438,28 +436,62 @@ def _add_output_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Shells ``--print-completion`` can write a script for (shtab's).
+COMPLETION_SHELLS = ("bash", "zsh", "tcsh", "fish", "powershell")
+
+
+class _PrintCompletion(argparse.Action):
+    """``--print-completion SHELL``: shtab is imported only when a script is asked for."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, opt: Any = None
+    ) -> None:
+        import shtab
+
+        print(shtab.complete(build_parser(), shell=value))
+        parser.exit(0)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, just that command's flags are built (the others keep
+    their name and help), so a command imports only what it needs to parse its own flags."""
     p = _Parser(
         prog="dgm4plus",
         description="Generate, check, export and publish the DGM4+ dataset.",
         epilog="Run `dgm4plus COMMAND --help` for the flags of one command.",
     )
     p.add_argument("--version", action="version", version=f"dgm4plus {__version__}")
-    shtab.add_argument_to(
-        p, "--print-completion", help="print a shell completion script for the named shell"
+    p.add_argument(
+        "--print-completion",
+        choices=COMPLETION_SHELLS,
+        action=_PrintCompletion,
+        help="print a shell completion script for the named shell",
     )
     _add_output_flags(p, suppress=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for cmd in COMMANDS:
         sp = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
-        if cmd.args is not None:
+        if cmd.args is not None and only in (None, cmd.name):
             _resolve(cmd.args)(sp)
         _add_output_flags(sp, suppress=True)
     return p
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named on the line (the first word that is one), if any."""
+    names = {c.name for c in COMMANDS}
+    for word in argv:
+        if word in names:
+            return word
+        if not word.startswith("-"):
+            return None
+    return None
+
+
 def _parse(argv: Sequence[str]) -> argparse.Namespace | int:
-    parser = build_parser()
+    # Only the named command's flags are built (none for --version, --help or no command):
+    # --print-completion builds the whole parser itself.
+    parser = build_parser(only=_command_in(argv) or "")
     if not argv:
         parser.print_help(sys.stderr)
         return 2

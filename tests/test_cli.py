@@ -50,6 +50,25 @@ def test_python_m_generator_runs_the_cli():
     assert proc.stdout.strip() == f"dgm4plus {__version__}"
 
 
+def test_help_and_version_import_nothing_heavy():
+    """A command's flags are built only for that command, and shtab only for a completion
+    script, so --version and --help stay quick: no numpy, PIL, torch or store."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from generator import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    for argv in (['--version'], ['--help'], ['plan', '--help'], ['generate', '--help']):\n"
+        "        assert cli.main(argv) == 0, argv\n"
+        "heavy = ('numpy', 'PIL', 'torch', 'shtab', 'generator.store', 'datasets')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_no_arguments_prints_usage_and_exits_2(capsys):
     assert cli.main([]) == 2
     err = capsys.readouterr().err
