@@ -296,3 +296,32 @@ def test_runs_jsonl_lines_are_json(tmp_path):
     line = (out / RUNS_JSONL).read_text().splitlines()[-1]
     run = json.loads(line)
     assert isinstance(run["cost_usd"], float) and run["batch"] is False
+
+
+def test_every_log_record_is_masked_whatever_prints_it(monkeypatch):
+    import io
+    import logging
+
+    from generator import redact
+
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnopqrstu")
+    redact.register("plain-secret-not-a-key-shape")
+    redact.install()
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)  # a handler of nobody's making, as basicConfig adds
+    log = logging.getLogger("httpcore2.http11")
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        log.debug("send_request_headers.started request=%s", {"x-request-id": f"req_{KEY}"})
+        log.debug("token %s and %s", "hf_abcdefghijklmnopqrstu", "plain-secret-not-a-key-shape")
+        try:
+            raise RuntimeError(f"echo {KEY}")
+        except RuntimeError:
+            log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    text = buf.getvalue()
+    assert "send_request_headers.started" in text and "RuntimeError" in text
+    assert KEY not in text and "hf_abcdefghijklmnop" not in text
+    assert "plain-secret-not-a-key-shape" not in text
