@@ -346,6 +346,9 @@ class Store:
         """Class folders (and the folders above them in the store) must be real folders: a
         linked one would make this program write into, or tidy up, somebody else's folder.
         """
+        for name in (METADATA_JSON, RUNS_JSONL, REJECTED_JSONL, MANIFEST):
+            if (self.root / name).is_dir():
+                raise DataFileError(self.root / name, None, "is a folder where the store keeps a file; move it away")
         for bucket in BUCKETS:
             path = self.root
             for part in BUCKETS[bucket][1].split("/"):

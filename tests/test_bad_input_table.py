@@ -157,6 +157,16 @@ def _meta_folder(cmd: str) -> Setup:
     return setup
 
 
+def _folder_instead(name: str) -> Setup:
+    def setup(tmp: Path, store: Path) -> list[str]:
+        path = store / name
+        path.unlink(missing_ok=True)
+        path.mkdir()
+        return _gen(store)
+
+    return setup
+
+
 def _truncated_jpeg(cmd: str) -> Setup:
     def setup(tmp: Path, store: Path) -> list[str]:
         img = sorted((store / "origin" / "generated").glob("*.jpg"))[0]
@@ -276,6 +286,9 @@ ROWS: dict[str, tuple[Setup, str]] = {
     "truncated-jpeg-export": (_truncated_jpeg("export"), ".jpg"),
     "truncated-jpeg-export-dgm4": (_truncated_jpeg("export-dgm4"), ".jpg"),
     "id-offset-overflows-export": (_huge_id_offset, "ID_OFFSET"),
+    "snapshot-is-a-folder-generate": (_folder_instead("metadata.json"), "metadata.json"),
+    "runs-is-a-folder-generate": (_folder_instead("runs.jsonl"), "runs.jsonl"),
+    "rejected-is-a-folder-generate": (_folder_instead("rejected.jsonl"), "rejected.jsonl"),
     "out-is-an-export-dgm4-tree": (lambda t, s: _gen(_dgm4_export(t, s) / "DGM4"), "export"),
     **RECORD_ROWS,
 }
