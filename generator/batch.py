@@ -349,6 +349,7 @@ async def _submit(
             "worst_usd": round(budget.held_usd, 6),
         }
     )
+    _crash_point("after_intent")
     batch = await client.batches.create(
         input_file_id=fobj.id,
         endpoint=ENDPOINT,

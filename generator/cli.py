@@ -518,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_resolve(command(ns.command).run)(ns))
     except UsageError as exc:
-        print(f"dgm4plus: error: {exc}", file=sys.stderr)
+        print(f"dgm4plus: error: {redact.mask(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `dgm4plus plan | head`
         sys.stderr.close()

@@ -91,3 +91,18 @@ def test_batch_refuses_a_shut_down_model_before_any_request(tmp_path):
         proc = _batch(out, srv, "--gen-model", "gpt-image-1")
         assert srv.request_count == 0
     assert proc.returncode == 2 and "shut down" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_kill_before_batches_create_submits_the_same_requests_once(tmp_path):
+    out = tmp_path / "DGM4"
+    with FakeOpenAIServer(images="composite", api_key=KEY, batch_polls=0) as srv:
+        first = _batch(out, srv, crash="after_intent")  # uploaded, intent on record, no batch
+        assert first.returncode == -signal.SIGKILL and srv.batches == {}
+        again = _batch(out, srv)
+        assert again.returncode == 3, again.stderr
+        assert len(srv.batches) == 1 and len(srv.batch_lines) == 7 == len(set(srv.batch_lines))
+        done = _batch(out, srv)
+        assert done.returncode == 0, done.stderr
+    events = [json.loads(x)["event"] for x in (out / BATCHES_JSONL).read_text().splitlines()]
+    assert events[:3] == ["intent", "void", "intent"]
+    assert validate_store(out) == []
