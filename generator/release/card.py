@@ -77,8 +77,8 @@ FIELD_DOCS: dict[str, str] = {
     "face_probs": "MTCNN probability of each face, in the order of `mtcnn_boxes`.",
     "backend": "What made the image: `openai` (the OpenAI Images API), `diffusers` (a local "
     "diffusion model) or `composite` (offline test backend: pasted photo cut-outs).",
-    "model": "The model that made this image, as the backend reported it (e.g. `gpt-image-1`, "
-    "a diffusers repo id; composite samples name their stand-in).",
+    "model": "The model that made this image, as the backend reported it (e.g. `gpt-image-2`, "
+    "a diffusers repo id; `composite` for the offline backend).",
     "quality": "Image quality setting of the model (`low`, `medium`, `high`).",
     "seed": "Run seed. Every random choice of a sample is drawn from (seed, class, k).",
 }
