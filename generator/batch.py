@@ -520,6 +520,27 @@ async def _collect_batch(
                 }
             )
             summary["errors"] += 1
+    # a request with no line at all (an expired or cancelled batch): a failed attempt, so the
+    # item gets its next attempt in the follow-up batch instead of waiting forever
+    answered = {str(r.get("custom_id")) for r in out + err}
+    token = next(
+        (e.get("token") for e in ledger.of("submitted") if e.get("batch_id") == batch.id), None
+    )
+    asked = next(
+        (e.get("custom_ids") or [] for e in ledger.of("intent") if e.get("token") == token), []
+    )
+    for cid in asked:
+        if cid not in answered and cid not in known_errors:
+            ledger.append(
+                {
+                    "event": "error",
+                    "batch_id": batch.id,
+                    "custom_id": cid,
+                    "status": 0,
+                    "code": f"not_returned ({batch.status})",
+                }
+            )
+            summary["errors"] += 1
     requested = len(out) + len(err)
     ledger.append(
         {
