@@ -91,25 +91,37 @@ def dry_run(cfg: Config, *, batch: bool = False) -> DryRun:
     if cfg.BACKEND != "openai":
         usd_per_call, price_source = 0.0, f"{cfg.BACKEND} runs locally: no API cost"
     else:
-        pricer = Pricer(cfg.GEN_MODEL, cfg.GEN_SIZE, cfg.GEN_QUALITY,
-                        price_per_image=cfg.PRICE_PER_IMAGE, batch=batch)
-        same = [r for r in runs if (r.get("config") or {}).get("GEN_MODEL") == cfg.GEN_MODEL
-                and (r.get("config") or {}).get("GEN_SIZE") == cfg.GEN_SIZE
-                and (r.get("config") or {}).get("GEN_QUALITY") == cfg.GEN_QUALITY]
+        pricer = Pricer(
+            cfg.GEN_MODEL,
+            cfg.GEN_SIZE,
+            cfg.GEN_QUALITY,
+            price_per_image=cfg.PRICE_PER_IMAGE,
+            batch=batch,
+        )
+        same = [
+            r
+            for r in runs
+            if (r.get("config") or {}).get("GEN_MODEL") == cfg.GEN_MODEL
+            and (r.get("config") or {}).get("GEN_SIZE") == cfg.GEN_SIZE
+            and (r.get("config") or {}).get("GEN_QUALITY") == cfg.GEN_QUALITY
+        ]
         images = sum(_num((r.get("tokens") or {}).get("images")) for r in same)
         if images > 0 and pricer.prices is not None:
             t_in = sum(_num((r.get("tokens") or {}).get("input")) for r in same) / images
             t_out = sum(_num((r.get("tokens") or {}).get("output")) for r in same) / images
             usd_per_call = pricer.per_token_estimate(t_in, t_out)
-            price_source = (f"measured mean tokens per image in this store ({t_in:.0f} in, "
-                            f"{t_out:.0f} out, {int(images)} images) at the table's prices")
+            price_source = (
+                f"measured mean tokens per image in this store ({t_in:.0f} in, "
+                f"{t_out:.0f} out, {int(images)} images) at the table's prices"
+            )
         else:
             usd_per_call = pricer.estimate()
             prices = pricer.prices
             if prices is not None:
-                price_source = (f"model table: {cfg.GEN_MODEL} {cfg.GEN_SIZE} {cfg.GEN_QUALITY}, "
-                                f"prices as of {prices.as_of}"
-                                + ("" if prices.verified else " (unverified)"))
+                price_source = (
+                    f"model table: {cfg.GEN_MODEL} {cfg.GEN_SIZE} {cfg.GEN_QUALITY}, "
+                    f"prices as of {prices.as_of}" + ("" if prices.verified else " (unverified)")
+                )
             elif cfg.PRICE_PER_IMAGE is not None:
                 price_source = f"--price-per-image ${cfg.PRICE_PER_IMAGE}"
             else:
@@ -124,20 +136,35 @@ def dry_run(cfg: Config, *, batch: bool = False) -> DryRun:
     if cfg.MAX_COST is not None and usd_per_call:
         capped = min(capped, int(cfg.MAX_COST / usd_per_call))
     if capped < expected:
-        warnings.append(f"the caps stop the run after about {capped} of the {expected} calls "
-                        "expected: the targets would not be reached")
+        warnings.append(
+            f"the caps stop the run after about {capped} of the {expected} calls "
+            "expected: the targets would not be reached"
+        )
     if cfg.BACKEND == "openai" and cfg.MAX_IMAGE_CALLS is None and cfg.MAX_COST is None:
         warnings.append("no spend cap is set: give --max-cost USD and/or --max-image-calls N")
     usd = None if usd_per_call is None else usd_per_call * capped
     minutes: dict[str, float] = {}
     if cfg.BACKEND == "openai" and not batch:
         if cfg.IMAGES_PER_MINUTE:
-            minutes[f"--images-per-minute {cfg.IMAGES_PER_MINUTE:g}"] = capped / cfg.IMAGES_PER_MINUTE
+            minutes[f"--images-per-minute {cfg.IMAGES_PER_MINUTE:g}"] = (
+                capped / cfg.IMAGES_PER_MINUTE
+            )
         else:
             for tier, per_min in TIER_LIMITS.items():
                 minutes[f"{tier} (~{per_min}/min, reported)"] = capped / per_min
-    return DryRun(to_make, rate, source, expected, capped, usd_per_call, price_source, usd,
-                  minutes, warnings, batch)
+    return DryRun(
+        to_make,
+        rate,
+        source,
+        expected,
+        capped,
+        usd_per_call,
+        price_source,
+        usd,
+        minutes,
+        warnings,
+        batch,
+    )
 
 
 def _duration(minutes: float) -> str:
@@ -156,13 +183,17 @@ def format_dry_run(cfg: Config, d: DryRun) -> list[str]:
         + (f"; {d.capped_calls} within the caps" if d.capped_calls != d.expected_calls else ""),
     ]
     if cfg.BACKEND == "openai":
-        lines.append(f"model: {cfg.GEN_MODEL}, {cfg.GEN_SIZE}, quality {cfg.GEN_QUALITY}"
-                     + (", Batch API" if d.batch else ""))
+        lines.append(
+            f"model: {cfg.GEN_MODEL}, {cfg.GEN_SIZE}, quality {cfg.GEN_QUALITY}"
+            + (", Batch API" if d.batch else "")
+        )
     if d.expected_usd is None:
         lines.append(f"expected cost: unknown ({d.price_source})")
     else:
-        lines.append(f"expected cost: ${d.expected_usd:.2f} (${d.usd_per_call:.4f} per call; "
-                     f"{d.price_source})")
+        lines.append(
+            f"expected cost: ${d.expected_usd:.2f} (${d.usd_per_call:.4f} per call; "
+            f"{d.price_source})"
+        )
     if d.batch:
         lines.append("time: the Batch API completes within its 24 h window (no per-minute pacing)")
     for label, minutes in d.minutes.items():

@@ -112,36 +112,109 @@ def _m(name: str, **kw: object) -> tuple[str, ModelInfo]:
 MODELS: dict[str, ModelInfo] = dict(
     [
         # -- current ---------------------------------------------------------------------
-        _m("gpt-image-2", qualities=BASE_QUALITIES, arbitrary_sizes=True, prices=_CURRENT_PRICES,
-           note="OpenAI's named successor of gpt-image-1; this project's default"),
-        _m("gpt-image-2-2026-04-21", qualities=BASE_QUALITIES, arbitrary_sizes=True,
-           prices=_CURRENT_PRICES, note="snapshot of gpt-image-2"),
+        _m(
+            "gpt-image-2",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=True,
+            prices=_CURRENT_PRICES,
+            note="OpenAI's named successor of gpt-image-1; this project's default",
+        ),
+        _m(
+            "gpt-image-2-2026-04-21",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=True,
+            prices=_CURRENT_PRICES,
+            note="snapshot of gpt-image-2",
+        ),
         _m("gpt-image-2.5-sunburst", qualities=_XQ, arbitrary_sizes=True, prices=_CURRENT_PRICES),
-        _m("gpt-image-2.5-sunburst-2026-09-08", qualities=_XQ, arbitrary_sizes=True,
-           prices=_CURRENT_PRICES, note="snapshot"),
-        _m("gpt-image-2.5-flare", qualities=_XQ, arbitrary_sizes=True, prices=_CURRENT_PRICES,
-           note="fast tier"),
-        _m("gpt-image-2.5-flare-2026-09-08", qualities=_XQ, arbitrary_sizes=True,
-           prices=_CURRENT_PRICES, note="snapshot, fast tier"),
+        _m(
+            "gpt-image-2.5-sunburst-2026-09-08",
+            qualities=_XQ,
+            arbitrary_sizes=True,
+            prices=_CURRENT_PRICES,
+            note="snapshot",
+        ),
+        _m(
+            "gpt-image-2.5-flare",
+            qualities=_XQ,
+            arbitrary_sizes=True,
+            prices=_CURRENT_PRICES,
+            note="fast tier",
+        ),
+        _m(
+            "gpt-image-2.5-flare-2026-09-08",
+            qualities=_XQ,
+            arbitrary_sizes=True,
+            prices=_CURRENT_PRICES,
+            note="snapshot, fast tier",
+        ),
         # The SDK names no arbitrary sizes and no xhigh/max for the 2.6 family (Nov 2026).
-        _m("gpt-image-2.6-sunburst", qualities=BASE_QUALITIES, arbitrary_sizes=False,
-           prices=_CURRENT_PRICES),
-        _m("gpt-image-2.6-flare", qualities=BASE_QUALITIES, arbitrary_sizes=False,
-           prices=_CURRENT_PRICES, note="fast tier"),
+        _m(
+            "gpt-image-2.6-sunburst",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=False,
+            prices=_CURRENT_PRICES,
+        ),
+        _m(
+            "gpt-image-2.6-flare",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=False,
+            prices=_CURRENT_PRICES,
+            note="fast tier",
+        ),
         # -- shut down -------------------------------------------------------------------
-        _m("gpt-image-1", qualities=BASE_QUALITIES, arbitrary_sizes=False, prices=None,
-           shutdown=date(2026, 10, 23), replacement=_GPT1_ADVICE,
-           note="the seed's model"),
-        _m("gpt-image-1-mini", qualities=BASE_QUALITIES, arbitrary_sizes=False, prices=None,
-           shutdown=date(2026, 12, 1), replacement="gpt-image-2", source=_DESIGN),
-        _m("gpt-image-1.5", qualities=BASE_QUALITIES, arbitrary_sizes=False, prices=None,
-           shutdown=date(2026, 12, 1), replacement="gpt-image-2", source=_DESIGN),
-        _m("chatgpt-image-latest", qualities=BASE_QUALITIES, arbitrary_sizes=False, prices=None,
-           shutdown=date(2026, 12, 1), replacement="gpt-image-2", source=_DESIGN),
-        _m("dall-e-2", qualities=("standard",), arbitrary_sizes=False, prices=None,
-           shutdown=date(2026, 5, 12), replacement="a GPT image model such as gpt-image-2"),
-        _m("dall-e-3", qualities=("standard", "hd"), arbitrary_sizes=False, prices=None,
-           shutdown=date(2026, 5, 12), replacement="a GPT image model such as gpt-image-2"),
+        _m(
+            "gpt-image-1",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=False,
+            prices=None,
+            shutdown=date(2026, 10, 23),
+            replacement=_GPT1_ADVICE,
+            note="the seed's model",
+        ),
+        _m(
+            "gpt-image-1-mini",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=False,
+            prices=None,
+            shutdown=date(2026, 12, 1),
+            replacement="gpt-image-2",
+            source=_DESIGN,
+        ),
+        _m(
+            "gpt-image-1.5",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=False,
+            prices=None,
+            shutdown=date(2026, 12, 1),
+            replacement="gpt-image-2",
+            source=_DESIGN,
+        ),
+        _m(
+            "chatgpt-image-latest",
+            qualities=BASE_QUALITIES,
+            arbitrary_sizes=False,
+            prices=None,
+            shutdown=date(2026, 12, 1),
+            replacement="gpt-image-2",
+            source=_DESIGN,
+        ),
+        _m(
+            "dall-e-2",
+            qualities=("standard",),
+            arbitrary_sizes=False,
+            prices=None,
+            shutdown=date(2026, 5, 12),
+            replacement="a GPT image model such as gpt-image-2",
+        ),
+        _m(
+            "dall-e-3",
+            qualities=("standard", "hd"),
+            arbitrary_sizes=False,
+            prices=None,
+            shutdown=date(2026, 5, 12),
+            replacement="a GPT image model such as gpt-image-2",
+        ),
     ]
 )
 
@@ -201,16 +274,16 @@ def check_request(model: str, size: str, quality: str) -> list[str]:
                 f"GEN_SIZE: {model} accepts only {', '.join(STANDARD_SIZES)}; got {size!r}"
             )
         elif w % SIZE_MULTIPLE or h % SIZE_MULTIPLE:
-            problems.append(f"GEN_SIZE: both sides must be divisible by 16 for {model}; got {size!r}")
+            problems.append(
+                f"GEN_SIZE: both sides must be divisible by 16 for {model}; got {size!r}"
+            )
         elif max(w, h) > MAX_ASPECT * min(w, h):
             problems.append(f"GEN_SIZE: the aspect ratio must be between 1:3 and 3:1; got {size!r}")
         elif w * h > MAX_PIXELS or max(w, h) > MAX_EDGE:
             problems.append(f"GEN_SIZE: at most 3840x2160 pixels (and 3840 a side); got {size!r}")
     known_q = info.qualities if info is not None else (*_XQ,)
     if quality not in known_q:
-        problems.append(
-            f"GEN_QUALITY: {model} accepts {', '.join(known_q)}; got {quality!r}"
-        )
+        problems.append(f"GEN_QUALITY: {model} accepts {', '.join(known_q)}; got {quality!r}")
     return problems
 
 
@@ -267,8 +340,11 @@ class Pricer:
         """(dollars, basis) of one answered call; basis is one of base.COST_BASES."""
         prices = self.prices
         if prices is not None and usage is not None:
-            usd = prices.cost(usage.input_text_tokens, usage.input_image_tokens,
-                              usage.output_image_tokens + usage.output_text_tokens)
+            usd = prices.cost(
+                usage.input_text_tokens,
+                usage.input_image_tokens,
+                usage.output_image_tokens + usage.output_text_tokens,
+            )
             return usd * self.factor, "usage"
         est = self.estimate()
         if est is None:
