@@ -274,3 +274,34 @@ def test_a_device_that_is_not_there_is_one_clear_line(tiny_flux):
     assert auto.device == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(UsageError, match=r"^--device cuda:99: cannot run the model there"):
         DiffusersBackend(budget=CallBudget(None), model=str(tiny_flux), device="cuda:99")
+
+
+def test_sdxl_family_pipeline_with_guidance_is_byte_identical_across_batch_sizes(tmp_path):
+    """SDXL: a UNet, two text encoders, classifier-free guidance (the UNet sees 2 x batch rows)
+    and SDXL's added text/time conditioning; still the same bytes alone or in a batch."""
+    from tests.tiny_diffusers import build_tiny_sdxl
+
+    folder = build_tiny_sdxl(tmp_path / "tiny-sdxl")
+    reqs = _reqs()[:3]
+
+    def make(batch: int) -> DiffusersBackend:
+        return make_backend(
+            "diffusers",
+            budget=CallBudget(None),
+            model=str(folder),
+            device="cpu",
+            steps=2,
+            guidance=5.0,
+            size=(64, 64),
+            batch_size=batch,
+        )
+
+    alone = asyncio.run(_one_by_one(make(1), reqs))
+    wide_backend = make(3)
+    wide = asyncio.run(_all(wide_backend, reqs))
+    assert wide_backend.calls == 1 and wide_backend.pipeline_class == "StableDiffusionXLPipeline"
+    assert [g.data for g in wide] == [g.data for g in alone]
+    assert len({g.data for g in alone}) == 3
+    with Image.open(io.BytesIO(alone[0].data)) as im:
+        assert im.size == (64, 64)
+    assert wide_backend.info()["model_license"] == "openrail++"

@@ -175,3 +175,79 @@ def build_tiny_flux(folder: str | Path, seed: int = 0) -> Path:
         "---\nlicense: apache-2.0\n---\n# tiny random Flux (tests only)\n"
     )
     return out
+
+
+def build_tiny_sdxl(folder: str | Path, seed: int = 0) -> Path:
+    """Save a tiny random ``StableDiffusionXLPipeline`` (the SDXL family's class) to ``folder``:
+    two CLIP text encoders (the second with a projection), a two-level UNet with SDXL's
+    text-and-time conditioning, a two-level VAE, an Euler scheduler."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    tokenizer = _word_tokenizer(MAX_TOKENS)
+    tokenizer_2 = _word_tokenizer(MAX_TOKENS)
+
+    def clip_config() -> CLIPTextConfig:
+        return CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=TEXT_DIM,
+            intermediate_size=48,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=MAX_TOKENS,
+            projection_dim=TEXT_DIM,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+        )
+
+    time_dim = 8
+    unet = UNet2DConditionModel(
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(16, 32),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        norm_num_groups=8,
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        cross_attention_dim=2 * TEXT_DIM,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=time_dim,
+        projection_class_embeddings_input_dim=TEXT_DIM + 6 * time_dim,
+    ).eval()
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        norm_num_groups=4,
+        sample_size=32,
+    ).eval()
+    pipe = StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=CLIPTextModel(clip_config()).eval(),
+        tokenizer=tokenizer,
+        text_encoder_2=CLIPTextModelWithProjection(clip_config()).eval(),
+        tokenizer_2=tokenizer_2,
+        unet=unet,
+        scheduler=EulerDiscreteScheduler(),
+    )
+    out = Path(folder)
+    pipe.save_pretrained(out)
+    (out / "README.md").write_text(
+        "---\nlicense: openrail++\n---\n# tiny random SDXL (tests only)\n"
+    )
+    return out
