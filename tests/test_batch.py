@@ -106,3 +106,20 @@ def test_a_kill_before_batches_create_submits_the_same_requests_once(tmp_path):
     events = [json.loads(x)["event"] for x in (out / BATCHES_JSONL).read_text().splitlines()]
     assert events[:3] == ["intent", "void", "intent"]
     assert validate_store(out) == []
+
+
+def test_an_expired_batch_s_unanswered_requests_get_their_next_attempt(tmp_path):
+    out = tmp_path / "DGM4"
+    with FakeOpenAIServer(images="composite", api_key=KEY, batch_polls=0,
+                          batch_expire_after=3) as srv:
+        codes = [_batch(out, srv).returncode for _ in range(4)]
+        submitted = list(srv.batch_lines)
+        statuses = [b["status"] for b in srv.batches.values()]
+    assert statuses[0] == "expired" and codes[-1] == 0, (codes, statuses)
+    assert len(submitted) == len(set(submitted))
+    retried = {c.split("#")[0] for c in submitted if c.endswith("#1")}
+    assert len(retried) == 4  # the 4 of 7 requests the expired batch never answered
+    records = read_jsonl(out / METADATA_JSONL)
+    assert Counter(r["fake_cls"] for r in records) == {"origin": 3, "text_attribute": 2,
+                                                      "text_swap": 2}
+    assert validate_store(out) == []

@@ -36,7 +36,8 @@ puts the presented key inside ``x-request-id`` (a server that leaks it back).
 
 The Files and Batches endpoints: ``POST /v1/files`` (multipart, ``purpose=batch``),
 ``GET /v1/files/{id}`` and ``/content``, ``POST /v1/batches``, ``GET /v1/batches/{id}``. A batch
-is ``in_progress`` for ``batch_polls`` retrievals, then ``completed``: each line of its input
+is ``in_progress`` for ``batch_polls`` retrievals, then ``completed`` (or ``expired`` with only
+``batch_expire_after`` lines answered, once): each line of its input
 file is answered as a generation would be (faults from the same queue), successes in the output
 file, failures in the error file. ``batch_lines`` keeps every submitted ``custom_id``.
 
@@ -199,6 +200,7 @@ class FakeOpenAIServer:
         time_scale: float = 1.0,
         echo_key_in_request_id: bool = False,
         batch_polls: int = 1,
+        batch_expire_after: int | None = None,
     ) -> None:
         if images not in ("fixed", "composite"):
             raise ValueError(f"images must be 'fixed' or 'composite', got {images!r}")
@@ -211,6 +213,8 @@ class FakeOpenAIServer:
         self.time_scale = time_scale
         self.echo_key_in_request_id = echo_key_in_request_id
         self.batch_polls = batch_polls
+        #: the first batch answers only this many lines and ends ``expired`` (None: never)
+        self.batch_expire_after = batch_expire_after
         self._bucket = self.rate_burst  # images available now
         self._bucket_at = time.monotonic()
         self.rate_limited = 0  # generation requests answered 429 by the rate limit
@@ -410,7 +414,12 @@ class FakeOpenAIServer:
         """Answer every line of a batch: outputs and errors files, as the Batch API writes them."""
         b = self.batches[bid]
         out, err = [], []
-        for line in b["_lines"]:
+        lines = b["_lines"]
+        expire = self.batch_expire_after is not None and self.batch_expire_after < len(lines)
+        if expire:
+            lines = lines[: self.batch_expire_after]
+            self.batch_expire_after = None
+        for line in lines:
             with self._lock:
                 fault = self._faults.popleft() if self._faults else None
             body = line.get("body") or {}
@@ -434,8 +443,8 @@ class FakeOpenAIServer:
                                        "created": int(time.time())}
                 b[name] = fid
         b["request_counts"] = {"total": len(b["_lines"]), "completed": len(out), "failed": len(err)}
-        b["status"] = "completed"
-        b["completed_at"] = int(time.time())
+        b["status"] = "expired" if expire else "completed"
+        b["expired_at" if expire else "completed_at"] = int(time.time())
 
     def _get(self, h: _Handler) -> bool:
         parts = h.path.split("?")[0].strip("/").split("/")
@@ -461,7 +470,7 @@ class FakeOpenAIServer:
             with self._lock:
                 b = self.batches[parts[2]]
                 b["_polls"] += 1
-                done = b["status"] == "completed"
+                done = b["status"] in ("completed", "expired")
                 if not done:
                     b["status"] = "in_progress"
             if not done and b["_polls"] > self.batch_polls:
