@@ -14,10 +14,11 @@ text until the SDK has parsed and decoded it, a few milliseconds before the spoo
 durable; a SIGKILL in between discards it (no client can keep bytes it has not got). Each kill
 therefore freezes the process first (SIGSTOP) and counts as *in transit*: answers in its
 sockets' unread bytes (``/proc/<pid>/net/tcp`` rx_queue), answers the server wrote to it after
-the freeze, and answers written less than ``READ_WINDOW_S`` before it. The test requires that no
-other answer is missing, i.e. every image older than that is on record or in the spool (without
-the spool, the images in the vision stage and every rejected attempt of an unfinished item
-would be lost: hundreds of milliseconds to seconds old).
+the freeze, and answers written less than ``READ_WINDOW_S`` before it. The test requires, plan
+key by plan key, that no other answer is missing: every image older than that is on record or in
+the spool. ``--max-faces 2`` makes the server's three-person pictures fail the gate (every attempt
+of their items: the server draws the same picture for the same prompt), so rejected attempts and
+regenerations are part of every run.
 """
 
 from __future__ import annotations
@@ -41,17 +42,42 @@ from generator.text.datelines import load_cities
 from generator.validate import validate_store
 
 KILLS = 20
-#: An answer written this shortly before a kill may not have been read and spooled yet.
-READ_WINDOW_S = 0.3
-PER_CLASS = 8
+#: An answer written this shortly before a kill may not have been read and spooled yet: the
+#: program reads it within milliseconds when it has the CPU, but the first answers of a run
+#: arrive while the detector's warm-up imports torch, and this machine is shared (measured: up
+#: to about 0.6 s). Without the spool, what a kill loses is older: every rejected attempt of an
+#: unfinished item (seconds) and the images in the vision stage.
+READ_WINDOW_S = 1.0
+PER_CLASS = 12
 SEED = 31337
 
 
 def _cmd(out: Path) -> list[str]:
-    return [sys.executable, "-m", "generator.cli", "generate", "--backend", "openai",
-            "--out", str(out), "--seed", str(SEED), "--concurrency", "8",
-            "--origin", str(PER_CLASS), "--text-attribute", str(PER_CLASS),
-            "--text-swap", str(PER_CLASS), "--max-regen-attempts", "2", "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "generator.cli",
+        "generate",
+        "--backend",
+        "openai",
+        "--out",
+        str(out),
+        "--seed",
+        str(SEED),
+        "--concurrency",
+        "8",
+        "--origin",
+        str(PER_CLASS),
+        "--text-attribute",
+        str(PER_CLASS),
+        "--text-swap",
+        str(PER_CLASS),
+        "--max-regen-attempts",
+        "2",
+        "--max-faces",
+        "2",
+        "--no-progress",
+    ]
 
 
 def _env(srv: FakeOpenAIServer) -> dict[str, str]:
@@ -111,8 +137,11 @@ def _kill(proc: subprocess.Popen, srv: FakeOpenAIServer) -> list[tuple[float, st
     deadline = time.time() + 10
     while srv.in_flight and time.time() < deadline:  # answers to the dead process, if any
         time.sleep(0.01)
-    return [d for d in list(srv.deliveries)
-            if d[0] >= stopped - READ_WINDOW_S or (d[2] in unread and d[0] >= stopped - 60)]
+    return [
+        d
+        for d in list(srv.deliveries)
+        if d[0] >= stopped - READ_WINDOW_S or (d[2] in unread and d[0] >= stopped - 60)
+    ]
 
 
 def test_sigkill_at_random_instants_loses_no_delivered_image(tmp_path):
@@ -120,7 +149,9 @@ def test_sigkill_at_random_instants_loses_no_delivered_image(tmp_path):
     rng = random.Random(SEED)
     cfg = load_config(cli={"SEED": SEED, "BACKEND": "composite"})
     cities = load_cities(None)
-    prompt_key = {plan_item(cfg, cities, b, k).prompt: f"{b}/{k}" for b in BUCKETS for k in range(120)}
+    prompt_key = {
+        plan_item(cfg, cities, b, k).prompt: f"{b}/{k}" for b in BUCKETS for k in range(120)
+    }
     kill_times: list[float] = []
     never_read: list[tuple[float, str, int]] = []
     with FakeOpenAIServer(images="composite", latency=0.15, composite_size=512) as srv:
@@ -130,8 +161,9 @@ def test_sigkill_at_random_instants_loses_no_delivered_image(tmp_path):
             runs += 1
             assert runs < KILLS * 3, "the runs keep finishing before they can be killed"
             seen = len(srv.deliveries)
-            proc = subprocess.Popen(_cmd(out), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                _cmd(out), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             # Wait for this run's first delivered image (or a quarter of the kills land earlier,
             # during start-up and recovery), then kill at a random instant.
             early = rng.random() < 0.25
@@ -139,26 +171,32 @@ def test_sigkill_at_random_instants_loses_no_delivered_image(tmp_path):
             while not early and len(srv.deliveries) == seen and proc.poll() is None:
                 assert time.time() < deadline, "no image was delivered within 60 s"
                 time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 4.0 if early else 0.8))
+            time.sleep(rng.uniform(0.0, 4.0 if early else 0.6))
             if proc.poll() is not None:  # it ended first: not a kill (and it must not have failed)
                 assert proc.returncode == 0, f"run {runs} exited {proc.returncode}"
                 continue
             kill_times.append(time.time())
             never_read += _kill(proc, srv)
-        final = subprocess.run(_cmd(out), cwd=REPO, env=env, capture_output=True, text=True,
-                               timeout=300)
+        final = subprocess.run(
+            _cmd(out), cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
         deliveries = list(srv.deliveries)
     assert final.returncode == 0, final.stderr
 
     # every delivered image is accepted, rejected on record, or in the spool
+    # (per plan key: each image missing from the record must be one that was in transit)
     delivered: Counter[str] = Counter(prompt_key[d[1]] for d in deliveries)
-    in_transit = len(set(never_read))
+    in_transit: Counter[str] = Counter(prompt_key[d[1]] for d in set(never_read))
     have = _ours(out)
-    lost = sum(max(0, n - len(have.get(key, set()))) for key, n in delivered.items())
-    print(f"chaos: {len(kill_times)} kills in {runs} runs, {len(deliveries)} images delivered, "
-          f"{in_transit} in transit at a kill, {lost} not on record")
+    missing = {key: n - len(have.get(key, set())) for key, n in delivered.items()}
+    lost = {key: m - in_transit[key] for key, m in missing.items() if m > in_transit[key]}
+    print(
+        f"chaos: {len(kill_times)} kills in {runs} runs, {len(deliveries)} images delivered, "
+        f"{sum(in_transit.values())} in transit at a kill, "
+        f"{sum(m for m in missing.values() if m > 0)} not on record, {sum(lost.values())} lost"
+    )
     assert len(kill_times) >= KILLS
-    assert lost <= in_transit, f"{lost - in_transit} delivered images neither accepted, rejected nor spooled"
+    assert not lost, f"delivered images neither accepted, rejected nor spooled: {lost}"
 
     # the exact targets, a clean store, nothing left over in the spool
     records = read_jsonl(out / METADATA_JSONL)
