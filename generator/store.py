@@ -132,7 +132,7 @@ def _mend_tail(fh: Any) -> None:
     cut = chunk.rfind(b"\n")
     if cut < 0 and start > 0:
         return  # a line over 1 MiB: leave it to the reader, which names it
-    tail = chunk[cut + 1:]
+    tail = chunk[cut + 1 :]
     try:
         whole = isinstance(json.loads(tail), dict)
     except (ValueError, RecursionError):
@@ -254,8 +254,10 @@ def _refuse_export(root: Path) -> None:
     for folder in (root, root.parent):
         for marker in EXPORT_MARKERS:
             if (folder / marker).is_file():
-                raise UsageError(f"--out {root}: is (inside) an export written by dgm4plus "
-                                 f"({folder / marker}), not a store; choose another --out")
+                raise UsageError(
+                    f"--out {root}: is (inside) an export written by dgm4plus "
+                    f"({folder / marker}), not a store; choose another --out"
+                )
 
 
 @dataclass(frozen=True)
@@ -300,8 +302,13 @@ class Store:
 
     # -- opening and recovery -----------------------------------------------------------
     @classmethod
-    def open(cls, root: Path, cfg: Config, purpose: str = "generate",
-             prepare: Callable[[], object] | None = None) -> tuple[Store, Recovery]:
+    def open(
+        cls,
+        root: Path,
+        cfg: Config,
+        purpose: str = "generate",
+        prepare: Callable[[], object] | None = None,
+    ) -> tuple[Store, Recovery]:
         """Take the store's writer lock (held until :meth:`close`), check it, then recover.
 
         Everything that can refuse the store (a linked class folder, a lost ledger, a bad
@@ -348,7 +355,9 @@ class Store:
         """
         for name in (METADATA_JSON, RUNS_JSONL, REJECTED_JSONL, MANIFEST):
             if (self.root / name).is_dir():
-                raise DataFileError(self.root / name, None, "is a folder where the store keeps a file; move it away")
+                raise DataFileError(
+                    self.root / name, None, "is a folder where the store keeps a file; move it away"
+                )
         for bucket in BUCKETS:
             path = self.root
             for part in BUCKETS[bucket][1].split("/"):
@@ -359,7 +368,9 @@ class Store:
                         "its store (replace the link with a folder, or use another --out)"
                     )
                 if path.exists() and not path.is_dir():
-                    raise UsageError(f"{path} is a file where the store needs a folder; move it away")
+                    raise UsageError(
+                        f"{path} is a file where the store needs a folder; move it away"
+                    )
 
     def _check_ledger(self, records: list[dict[str, Any]]) -> None:
         """Refuse a ledger that lost records the snapshot still lists (missing, emptied or cut
@@ -381,12 +392,23 @@ class Store:
         if not isinstance(snapshot, list):
             return
         have = {r.get("id") for r in records}
-        lost = [r for r in snapshot if isinstance(r, dict) and r.get("id") not in have
-                and isinstance(r.get("image"), str) and (self.root.parent / r["image"]).is_file()]
+        lost = [
+            r
+            for r in snapshot
+            if isinstance(r, dict)
+            and r.get("id") not in have
+            and isinstance(r.get("image"), str)
+            and (self.root.parent / r["image"]).is_file()
+        ]
         if not lost:
             return
-        state = ("is missing" if not meta.exists() else "is empty" if not records
-                 else f"holds {len(records)} records")
+        state = (
+            "is missing"
+            if not meta.exists()
+            else "is empty"
+            if not records
+            else f"holds {len(records)} records"
+        )
         raise UsageError(
             f"{meta} {state} but {METADATA_JSON} lists {len(snapshot)} samples ({len(lost)} of "
             f"them with their image and not in the ledger); refusing to treat them as lost: run "
@@ -397,15 +419,22 @@ class Store:
         path = self.root / MANIFEST
         bound = {k: getattr(self.cfg, k) for k in BOUND_KNOBS}
         if path.is_dir():
-            raise DataFileError(path, None, "is a folder, not the store's JSON manifest; move it away")
+            raise DataFileError(
+                path, None, "is a folder, not the store's JSON manifest; move it away"
+            )
         if path.exists():
             try:
                 have = json.loads(path.read_bytes())
             except (ValueError, RecursionError):
                 raise DataFileError(path, None, "not valid JSON") from None
             if not isinstance(have, dict):
-                raise DataFileError(path, None, f"must hold a JSON object of knobs, not {type(have).__name__}"
-                                    .replace("NoneType", "null"))
+                raise DataFileError(
+                    path,
+                    None,
+                    f"must hold a JSON object of knobs, not {type(have).__name__}".replace(
+                        "NoneType", "null"
+                    ),
+                )
             for key in BOUND_KNOBS:
                 if key in have and have[key] != bound[key]:
                     raise UsageError(
@@ -431,10 +460,15 @@ class Store:
             n += 1
         os.replace(path, dest)
         _fsync_dir(path.parent)
-        _append_line(self.root / QUARANTINE / QUARANTINE_LOG, {
-            "file": rel.as_posix(), "moved_to": dest.relative_to(self.root).as_posix(),
-            "reason": reason, "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        })
+        _append_line(
+            self.root / QUARANTINE / QUARANTINE_LOG,
+            {
+                "file": rel.as_posix(),
+                "moved_to": dest.relative_to(self.root).as_posix(),
+                "reason": reason,
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
         if rec is not None:
             rec.add(f"{path}: {reason}; moved to {dest}")
         return dest
@@ -458,13 +492,25 @@ class Store:
             image = r["image"]
             name = image.rpartition("/")[2] if isinstance(image, str) else ""
             if bucket not in BUCKETS or image != self.relative_image_name(bucket, name):
-                raise DataFileError(meta, i + 1, f"image path {image!r} is not in the {bucket} folder of {self.name}")
+                raise DataFileError(
+                    meta,
+                    i + 1,
+                    f"image path {image!r} is not in the {bucket} folder of {self.name}",
+                )
             if r["id"] in seen_ids:
-                raise DataFileError(meta, i + 1, f"id {r['id']} appears twice; remove the duplicate line")
+                raise DataFileError(
+                    meta, i + 1, f"id {r['id']} appears twice; remove the duplicate line"
+                )
             seen_ids.add(r["id"])
 
-    def _recover(self, rec: Recovery, records: list[dict[str, Any]], torn: bool,
-                 rejected: list[dict[str, Any]], torn_r: bool) -> None:
+    def _recover(
+        self,
+        rec: Recovery,
+        records: list[dict[str, Any]],
+        torn: bool,
+        rejected: list[dict[str, Any]],
+        torn_r: bool,
+    ) -> None:
         meta = self.root / METADATA_JSONL
         if torn:
             read_jsonl(meta, repair=True)
@@ -489,16 +535,24 @@ class Store:
             # is whole unless something outside deleted or damaged it: list all, decode the tail.
             entry = listing[bucket].get(name)
             present = entry is not None and entry.is_file(follow_symlinks=False)
-            ok = present and (i < len(records) - VERIFY_TAIL or _image_ok(self.image_path(r), size, full=True))
+            ok = present and (
+                i < len(records) - VERIFY_TAIL or _image_ok(self.image_path(r), size, full=True)
+            )
             if ok:
                 keep.append(r)
                 referenced[bucket].add(name)
             elif present:
-                self.quarantine(self.image_path(r), f"image of {r['plan_key']} does not decode or is not "
-                                f"{size[0]}x{size[1]}; record dropped, will be built again", rec)
+                self.quarantine(
+                    self.image_path(r),
+                    f"image of {r['plan_key']} does not decode or is not "
+                    f"{size[0]}x{size[1]}; record dropped, will be built again",
+                    rec,
+                )
                 referenced[bucket].add(name)
             else:
-                rec.add(f"{r['plan_key']}: image {image} missing; record dropped, will be built again")
+                rec.add(
+                    f"{r['plan_key']}: image {image} missing; record dropped, will be built again"
+                )
         if len(keep) != len(records):
             self._rewrite_metadata(keep)
         self.records = keep
@@ -508,12 +562,18 @@ class Store:
         self._sort_unrecorded(listing, referenced, rec)
         self._recover_spool(rec)
         snap = self.root / METADATA_JSON
-        stale = not snap.exists() or (meta.exists() and meta.stat().st_mtime_ns > snap.stat().st_mtime_ns)
+        stale = not snap.exists() or (
+            meta.exists() and meta.stat().st_mtime_ns > snap.stat().st_mtime_ns
+        )
         if stale or torn or len(keep) != len(records):
             self.snapshot()
 
-    def _sort_unrecorded(self, listing: dict[str, dict[str, os.DirEntry[str]]],
-                         referenced: dict[str, set[str]], rec: Recovery) -> None:
+    def _sort_unrecorded(
+        self,
+        listing: dict[str, dict[str, os.DirEntry[str]]],
+        referenced: dict[str, set[str]],
+        rec: Recovery,
+    ) -> None:
         """Files in class folders without a record. Ours (``<id>.jpg`` with this folder's id
         range) become :attr:`orphans`, adopted by the next run; an interrupted write of ours
         (``<id>.jpg.tmp``) goes to quarantine; anything else is not ours: left alone, reported."""
@@ -526,17 +586,24 @@ class Store:
                 k = self._our_k(bucket, name)
                 if k is not None and entry.is_file(follow_symlinks=False):
                     self.orphans.append(Orphan(bucket, k, path))
-                elif (name.endswith(".jpg" + TMP_SUFFIX) and entry.is_file(follow_symlinks=False)
-                      and self._our_k(bucket, name[: -len(TMP_SUFFIX)]) is not None):
+                elif (
+                    name.endswith(".jpg" + TMP_SUFFIX)
+                    and entry.is_file(follow_symlinks=False)
+                    and self._our_k(bucket, name[: -len(TMP_SUFFIX)]) is not None
+                ):
                     self.quarantine(path, "an image write a crash interrupted", rec)
                 else:
                     self.foreign.append(path)
-                    rec.add(f"{path}: not written by dgm4plus; left alone (not part of the dataset)")
+                    rec.add(
+                        f"{path}: not written by dgm4plus; left alone (not part of the dataset)"
+                    )
 
     def _note_rejected(self, entry: dict[str, Any]) -> None:
         attempt = entry.get("attempt")
         if isinstance(attempt, int) and not isinstance(attempt, bool):
-            self.attempts.setdefault(str(entry.get("plan_key")), {})[attempt] = str(entry.get("reason"))
+            self.attempts.setdefault(str(entry.get("plan_key")), {})[attempt] = str(
+                entry.get("reason")
+            )
         else:
             self.rejected.append(entry)
 
@@ -546,7 +613,9 @@ class Store:
         entries, other = self.spool.scan()
         for path in other:
             if path.name.endswith(TMP_SUFFIX):
-                self.quarantine(path, "a spool write a crash interrupted (never complete, never used)", rec)
+                self.quarantine(
+                    path, "a spool write a crash interrupted (never complete, never used)", rec
+                )
             else:
                 rec.add(f"{path}: not written by dgm4plus; left alone")
         accepted = {r["plan_key"]: r.get("attempt") for r in self.records}
@@ -560,8 +629,10 @@ class Store:
             else:
                 pending += 1
         if pending:
-            rec.add(f"{self.spool.folder}: {pending} delivered image(s) from an earlier run are processed "
-                    "first, with no new call")
+            rec.add(
+                f"{self.spool.folder}: {pending} delivered image(s) from an earlier run are processed "
+                "first, with no new call"
+            )
 
     def attempts_of(self, plan_key: str) -> dict[int, str]:
         """Rejected generation attempts of an item already on record: attempt -> reason."""
@@ -661,7 +732,9 @@ def load_records(root: Path) -> list[dict[str, Any]]:
     if not root.is_dir():
         raise UsageError(f"no dataset store at {root} (run `dgm4plus generate --out {root}` first)")
     if not meta.exists():
-        raise UsageError(f"{root} has no {METADATA_JSONL}: not a dgm4plus store, or nothing generated yet")
+        raise UsageError(
+            f"{root} has no {METADATA_JSONL}: not a dgm4plus store, or nothing generated yet"
+        )
     rows, _ = read_jsonl(meta, repair=False)
     if not rows:
         raise UsageError(f"{meta} holds no records yet (run `dgm4plus generate --out {root}`)")
