@@ -8,8 +8,8 @@ runs on that GPU too), one CPU otherwise. Shard stores live beside the output, i
 ``<out>.shards/``, which on a multi-machine cluster must be a shared file system (NFS, Lustre...).
 
 Resuming: run the same command again; every shard resumes its own store and the merge is
-written again. Spend caps (``MAX_IMAGE_CALLS``, ``MAX_COST``) are split between the shards, so
-their sum is never exceeded.
+written again. Spend caps (``MAX_IMAGE_CALLS``, ``MAX_COST``) and the account's pace
+(``IMAGES_PER_MINUTE``) are split between the shards, so their sum is never exceeded.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ def shard_knobs(cfg: Config, index: int, count: int) -> dict[str, Any]:
             "MAX_IMAGE_CALLS": split_cap(cfg.MAX_IMAGE_CALLS, index, count),
         }
     )
-    if "MAX_COST" in knobs:
-        knobs["MAX_COST"] = split_cap(knobs["MAX_COST"], index, count)
+    for shared in ("MAX_COST", "IMAGES_PER_MINUTE"):  # one account's dollars and rate limit
+        if knobs.get(shared) is not None:
+            knobs[shared] = split_cap(float(knobs[shared]), index, count)
     return knobs
 
 

@@ -42,9 +42,24 @@ def test_split_caps_add_up():
     assert [split_cap(10, i, 3) for i in range(3)] == [4, 3, 3]
     assert split_cap(None, 0, 3) is None
     assert sum(split_cap(1.5, i, 4) for i in range(4)) == pytest.approx(1.5)
-    cfg = load_config(cli={**KNOBS, "MAX_IMAGE_CALLS": 5, "OUT_ROOT": "/x/DGM4"}, env={})
+    cfg = load_config(
+        cli={
+            **KNOBS,
+            "MAX_IMAGE_CALLS": 5,
+            "MAX_COST": 3.0,
+            "IMAGES_PER_MINUTE": 10,
+            "OUT_ROOT": "/x/DGM4",
+        },
+        env={},
+    )
     knobs = shard_knobs(cfg, 1, 2)
     assert knobs["SHARD"] == "1/2" and knobs["MAX_IMAGE_CALLS"] == 2 and knobs["RAY"] is False
+    assert knobs["MAX_COST"] == 1.5 and knobs["IMAGES_PER_MINUTE"] == 5.0
+    assert load_config(cli=knobs, env={}).targets == {
+        "origin": 1,
+        "text_attribute": 1,
+        "text_swap": 1,
+    }
     assert knobs["OUT_ROOT"] == "/x/DGM4.shards/shard-001-of-002"
 
 
