@@ -123,9 +123,14 @@ def check_store_root(root: Path) -> None:
     for parent in root.absolute().parents:
         if parent.exists() and not parent.is_dir():
             raise UsageError(f"--out {root}: {parent} is a file, not a folder")
+    real = root.resolve()
+    package = Path(__file__).resolve().parent
+    if real.is_relative_to(package) or package.is_relative_to(real):
+        raise UsageError(
+            f"--out {root}: would write into the dgm4plus package ({package}); choose a data folder"
+        )
     project = _project_root()
     if project is not None:
-        real = root.resolve()
         if real == project or project.is_relative_to(real):
             raise UsageError(
                 f"--out {root}: would hold this project's own files ({project}); choose a data folder"
