@@ -58,8 +58,17 @@ def main() -> None:
     args = ap.parse_args()
     pictures = []
     for k in range(args.images):
-        c = render_composite(7, f"origin/{k}", 0, 1 + k % 3, "a flooded cathedral on Mars",
-                             "absurd", fault_rate=0.0, size=1024, png_level=1)
+        c = render_composite(
+            7,
+            f"origin/{k}",
+            0,
+            1 + k % 3,
+            "a flooded cathedral on Mars",
+            "absurd",
+            fault_rate=0.0,
+            size=1024,
+            png_level=1,
+        )
         with Image.open(io.BytesIO(c.png)) as im:
             pictures.append(im.convert("RGB"))
     rows = []
@@ -75,20 +84,31 @@ def main() -> None:
         if base is None:
             base = (kb, ms)
         label = fmt if quality is None else f"{fmt}, output_compression {quality}"
-        rows.append([label, f"{kb:,.0f}", f"{kb / base[0]:.2f}x", f"{ms:.1f}",
-                     f"{ms / base[1]:.2f}x"])
-    text = "\n".join([
-        "# Output format: bytes and client decode time (`bench/bench_output_format.py`)",
-        "",
-        machine_line(),
-        "",
-        f"{args.images} composite pictures at 1024x1024, best of {args.repeats} decodes each; "
-        "sizes are the base64 text in the JSON response.",
-        "",
-        table(["output_format", "KiB per image (base64)", "vs png", "client ms per image",
-               "vs png"], rows),
-        "",
-    ])
+        rows.append(
+            [label, f"{kb:,.0f}", f"{kb / base[0]:.2f}x", f"{ms:.1f}", f"{ms / base[1]:.2f}x"]
+        )
+    text = "\n".join(
+        [
+            "# Output format: bytes and client decode time (`bench/bench_output_format.py`)",
+            "",
+            machine_line(),
+            "",
+            f"{args.images} composite pictures at 1024x1024, best of {args.repeats} decodes each; "
+            "sizes are the base64 text in the JSON response.",
+            "",
+            table(
+                [
+                    "output_format",
+                    "KiB per image (base64)",
+                    "vs png",
+                    "client ms per image",
+                    "vs png",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    )
     save("output_format", text)
 
 

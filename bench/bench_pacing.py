@@ -48,8 +48,15 @@ def _accepted(k: int, rate: float) -> bool:
 
 
 def _req(k: int) -> ImageRequest:
-    return ImageRequest(prompt=f"bench prompt {k}", plan_key=f"origin/{k}", seed=1, attempt=0,
-                        num_people=1, backdrop="x", backdrop_kind="absurd")
+    return ImageRequest(
+        prompt=f"bench prompt {k}",
+        plan_key=f"origin/{k}",
+        seed=1,
+        attempt=0,
+        num_people=1,
+        backdrop="x",
+        backdrop_kind="absurd",
+    )
 
 
 async def _fixed(srv: FakeOpenAIServer, workers: int, seconds: float) -> list[int]:
@@ -62,8 +69,13 @@ async def _fixed(srv: FakeOpenAIServer, workers: int, seconds: float) -> list[in
         k = next(counter)
         while time.monotonic() < end:
             try:
-                await client.images.generate(model="gpt-image-2", prompt=f"bench prompt {k}",
-                                             size="1024x1024", quality="low", n=1)
+                await client.images.generate(
+                    model="gpt-image-2",
+                    prompt=f"bench prompt {k}",
+                    size="1024x1024",
+                    quality="low",
+                    n=1,
+                )
             except openai.RateLimitError as exc:
                 await asyncio.sleep(_retry_after_seconds(exc.response.headers) or 1.0)
                 continue
@@ -76,10 +88,17 @@ async def _fixed(srv: FakeOpenAIServer, workers: int, seconds: float) -> list[in
     return done
 
 
-async def _paced(srv: FakeOpenAIServer, workers: int, seconds: float,
-                 per_minute: float | None) -> list[int]:
-    backend = OpenAIBackend(api_key=KEY, base_url=srv.base_url, budget=CallBudget(None),
-                            max_retries=50, pacer=Pacer(per_minute), output_format="png")
+async def _paced(
+    srv: FakeOpenAIServer, workers: int, seconds: float, per_minute: float | None
+) -> list[int]:
+    backend = OpenAIBackend(
+        api_key=KEY,
+        base_url=srv.base_url,
+        budget=CallBudget(None),
+        max_retries=50,
+        pacer=Pacer(per_minute),
+        output_format="png",
+    )
     done: list[int] = []
     counter = iter(range(10**9))
     end = time.monotonic() + seconds
@@ -112,17 +131,30 @@ def main() -> None:
     rows = []
     verdicts = []
     for label, run in (
-        ("fixed concurrency, retry after Retry-After",
-         lambda s: _fixed(s, args.workers, args.seconds)),
-        (f"pacer, --images-per-minute {args.limit:g}",
-         lambda s: _paced(s, args.workers, args.seconds, args.limit * args.time_scale)),
-        ("pacer, limit from x-ratelimit headers only",
-         lambda s: _paced(s, args.workers, args.seconds, None)),
-        (f"pacer, --images-per-minute {1.5 * args.limit:g} (above the real limit)",
-         lambda s: _paced(s, args.workers, args.seconds, 1.5 * args.limit * args.time_scale)),
+        (
+            "fixed concurrency, retry after Retry-After",
+            lambda s: _fixed(s, args.workers, args.seconds),
+        ),
+        (
+            f"pacer, --images-per-minute {args.limit:g}",
+            lambda s: _paced(s, args.workers, args.seconds, args.limit * args.time_scale),
+        ),
+        (
+            "pacer, limit from x-ratelimit headers only",
+            lambda s: _paced(s, args.workers, args.seconds, None),
+        ),
+        (
+            f"pacer, --images-per-minute {1.5 * args.limit:g} (above the real limit)",
+            lambda s: _paced(s, args.workers, args.seconds, 1.5 * args.limit * args.time_scale),
+        ),
     ):
-        with FakeOpenAIServer(api_key=KEY, latency=args.latency, images_per_minute=args.limit,
-                              time_scale=args.time_scale, rate_burst=args.burst) as srv:
+        with FakeOpenAIServer(
+            api_key=KEY,
+            latency=args.latency,
+            images_per_minute=args.limit,
+            time_scale=args.time_scale,
+            rate_burst=args.burst,
+        ) as srv:
             done = asyncio.run(run(srv))
             requests = srv.generation_count
             limited = srv.rate_limited
@@ -132,25 +164,47 @@ def main() -> None:
         share_429 = limited / requests if requests else 0.0
         ok = per_min >= 0.95 * goal and share_429 <= 0.02
         verdicts.append(ok)
-        rows.append([label, len(done), f"{len(done) / scaled_minutes:.1f}", f"{per_min:.1f}",
-                     f"{per_min / goal:.1%}", requests, f"{limited} ({share_429:.1%})",
-                     "yes" if ok else "no"])
-    text = "\n".join([
-        "# Pacing at an images-per-minute limit (`bench/bench_pacing.py`)",
-        "",
-        machine_line(),
-        "",
-        f"Fake server limit {args.limit:g} images/min (bucket of {args.burst:g}), time scale "
-        f"{args.time_scale:g} (a minute lasts {60 / args.time_scale:.1f} s), {args.workers} "
-        f"workers, {args.seconds:g} s per client ({scaled_minutes:.1f} scaled minutes), "
-        f"{args.latency:g} s per image, simulated acceptance {args.acceptance:.0%}. "
-        f"Goal: accepted/min >= 95% of {args.limit:g} x {args.acceptance:.0%} = "
-        f"{0.95 * args.limit * args.acceptance:.1f}, with <= 2% of requests answered 429.",
-        "",
-        table(["client", "images", "images/min", "accepted/min", "of limit x acceptance",
-               "requests", "answered 429", "goal met"], rows),
-        "",
-    ])
+        rows.append(
+            [
+                label,
+                len(done),
+                f"{len(done) / scaled_minutes:.1f}",
+                f"{per_min:.1f}",
+                f"{per_min / goal:.1%}",
+                requests,
+                f"{limited} ({share_429:.1%})",
+                "yes" if ok else "no",
+            ]
+        )
+    text = "\n".join(
+        [
+            "# Pacing at an images-per-minute limit (`bench/bench_pacing.py`)",
+            "",
+            machine_line(),
+            "",
+            f"Fake server limit {args.limit:g} images/min (bucket of {args.burst:g}), time scale "
+            f"{args.time_scale:g} (a minute lasts {60 / args.time_scale:.1f} s), {args.workers} "
+            f"workers, {args.seconds:g} s per client ({scaled_minutes:.1f} scaled minutes), "
+            f"{args.latency:g} s per image, simulated acceptance {args.acceptance:.0%}. "
+            f"Goal: accepted/min >= 95% of {args.limit:g} x {args.acceptance:.0%} = "
+            f"{0.95 * args.limit * args.acceptance:.1f}, with <= 2% of requests answered 429.",
+            "",
+            table(
+                [
+                    "client",
+                    "images",
+                    "images/min",
+                    "accepted/min",
+                    "of limit x acceptance",
+                    "requests",
+                    "answered 429",
+                    "goal met",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    )
     save("pacing", text)
 
 

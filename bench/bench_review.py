@@ -34,8 +34,11 @@ from _benchutil import ROOT, machine_line, save, table
 from PIL import Image, ImageDraw
 
 CHROMIUM = "/usr/bin/chromium"
-BUCKETS = {"origin": "origin/generated", "text_attribute": "manipulation/text_attribute",
-           "text_swap": "manipulation/text_swap"}
+BUCKETS = {
+    "origin": "origin/generated",
+    "text_attribute": "manipulation/text_attribute",
+    "text_swap": "manipulation/text_swap",
+}
 SHOTS = ("wide shot", "medium shot", "close-up")
 
 
@@ -66,48 +69,86 @@ def build_store(parent: Path, n: int) -> Path:
             rel = f"DGM4/{BUCKETS[bucket]}/{rid}.jpg"
             os.link(masters[bucket], parent / rel)
             head = f"OSLO, Norway — A nurse number {k} greets supporters in a mid-air library of floating books"
-            text = {"origin": head + ".", "text_attribute": head + ", looking visibly anxious.",
-                    "text_swap": f"OSLO, Norway — Fishermen haul nets onto pier {k}."}[bucket]
-            pos = {"origin": [], "text_attribute": [18, 19, 20], "text_swap": [3, 4, 5, 6, 7, 8]}[bucket]
+            text = {
+                "origin": head + ".",
+                "text_attribute": head + ", looking visibly anxious.",
+                "text_swap": f"OSLO, Norway — Fishermen haul nets onto pier {k}.",
+            }[bucket]
+            pos = {"origin": [], "text_attribute": [18, 19, 20], "text_swap": [3, 4, 5, 6, 7, 8]}[
+                bucket
+            ]
             rec = {
-                "id": rid, "image": rel, "text": text, "fake_cls": bucket, "fake_image_box": [],
-                "fake_text_pos": pos, "mtcnn_boxes": [[150, 60, 230, 160]], "plan_key": f"{bucket}/{k}",
-                "literal_text": head + ".", "backdrop": "a mid-air library of floating books",
-                "backdrop_kind": "absurd" if k % 7 else "realistic", "shot": SHOTS[k % 3],
-                "lighting": "golden hour", "dateline": "OSLO, Norway", "role": "nurse",
-                "event": "greets supporters", "num_people": 1,
+                "id": rid,
+                "image": rel,
+                "text": text,
+                "fake_cls": bucket,
+                "fake_image_box": [],
+                "fake_text_pos": pos,
+                "mtcnn_boxes": [[150, 60, 230, 160]],
+                "plan_key": f"{bucket}/{k}",
+                "literal_text": head + ".",
+                "backdrop": "a mid-air library of floating books",
+                "backdrop_kind": "absurd" if k % 7 else "realistic",
+                "shot": SHOTS[k % 3],
+                "lighting": "golden hour",
+                "dateline": "OSLO, Norway",
+                "role": "nurse",
+                "event": "greets supporters",
+                "num_people": 1,
                 "prompt": "A candid news photograph, photojournalism style: one nurse greets supporters "
-                          "in a mid-air library of floating books, medium shot, golden hour light; exactly "
-                          "one person with a clear, unobstructed face; no readable text, letters, logos "
-                          "or watermarks anywhere; the backdrop is blatantly impossible. " * 2,
-                "phash": f"{rid:016x}", "face_probs": [0.99], "backend": "composite",
-                "model": "composite", "quality": "low", "seed": 777, "attempt": 0,
+                "in a mid-air library of floating books, medium shot, golden hour light; exactly "
+                "one person with a clear, unobstructed face; no readable text, letters, logos "
+                "or watermarks anywhere; the backdrop is blatantly impossible. " * 2,
+                "phash": f"{rid:016x}",
+                "face_probs": [0.99],
+                "backend": "composite",
+                "model": "composite",
+                "quality": "low",
+                "seed": 777,
+                "attempt": 0,
             }
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    (root / "store.json").write_text(json.dumps({"SEED": 777, "ID_OFFSET": 1_000_000_000,
-                                                 "POST_W": 400, "POST_H": 256, "format": 1}))
+    (root / "store.json").write_text(
+        json.dumps(
+            {"SEED": 777, "ID_OFFSET": 1_000_000_000, "POST_W": 400, "POST_H": 256, "format": 1}
+        )
+    )
     (root / ".bench-n").write_text(str(n))
     return root
 
 
 # ---- the naive baseline: every card in one page -------------------------------------------
 
+
 def serve_naive(root: Path) -> None:
     """Parse all records, render every card into one HTML page, serve it (run as a child)."""
     from generator.review.catalog import card_of
 
-    records = [json.loads(line) for line in (root / "metadata.jsonl").read_bytes().splitlines() if line.strip()]
+    records = [
+        json.loads(line)
+        for line in (root / "metadata.jsonl").read_bytes().splitlines()
+        if line.strip()
+    ]
     by_id = {r["id"]: r for r in records}
-    parts = ["<!doctype html><html><head><meta charset=utf-8><link rel=icon href='data:,'><style>"
-             ".g{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:14px}"
-             ".pic{position:relative;aspect-ratio:400/256}.pic img{width:100%;height:100%}"
-             ".box{position:absolute;border:2px solid #0ef}</style></head><body><div class=g>"]
+    parts = [
+        "<!doctype html><html><head><meta charset=utf-8><link rel=icon href='data:,'><style>"
+        ".g{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:14px}"
+        ".pic{position:relative;aspect-ratio:400/256}.pic img{width:100%;height:100%}"
+        ".box{position:absolute;border:2px solid #0ef}</style></head><body><div class=g>"
+    ]
     for r in records:
         c = card_of(r, (400, 256), None)
-        boxes = "".join(f"<div class=box style='left:{b[0]}%;top:{b[1]}%;width:{b[2]}%;height:{b[3]}%'></div>" for b in c["boxes"])
-        cap = "".join(f"<mark>{html.escape(t)}</mark>" if m else html.escape(t) for t, m in c["segments"])
-        parts.append(f"<article class=card><div class=pic><img loading=lazy src='image/{c['id']}'>{boxes}</div>"
-                     f"<p>{cap}</p><p>{c['fake_cls']} · {c['shot']} · {c['backdrop_kind']} · {c['plan_key']}</p></article>")
+        boxes = "".join(
+            f"<div class=box style='left:{b[0]}%;top:{b[1]}%;width:{b[2]}%;height:{b[3]}%'></div>"
+            for b in c["boxes"]
+        )
+        cap = "".join(
+            f"<mark>{html.escape(t)}</mark>" if m else html.escape(t) for t, m in c["segments"]
+        )
+        parts.append(
+            f"<article class=card><div class=pic><img loading=lazy src='image/{c['id']}'>{boxes}</div>"
+            f"<p>{cap}</p><p>{c['fake_cls']} · {c['shot']} · {c['backdrop_kind']} · {c['plan_key']}</p></article>"
+        )
     parts.append("</div></body></html>")
     page = "".join(parts).encode()
 
@@ -132,15 +173,21 @@ def serve_naive(root: Path) -> None:
             self.wfile.write(body)
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    print(f"naive: serving {len(records)} cards ({len(page) / 1e6:.1f} MB of HTML) at "
-          f"http://127.0.0.1:{srv.server_address[1]}/", file=sys.stderr, flush=True)
+    print(
+        f"naive: serving {len(records)} cards ({len(page) / 1e6:.1f} MB of HTML) at "
+        f"http://127.0.0.1:{srv.server_address[1]}/",
+        file=sys.stderr,
+        flush=True,
+    )
     srv.serve_forever()
 
 
 # ---- timing ------------------------------------------------------------------------------
 
-FIRST_CARD = ("() => { const i = document.querySelector('.card img');"
-              " return i && i.complete && i.naturalWidth > 0; }")
+FIRST_CARD = (
+    "() => { const i = document.querySelector('.card img');"
+    " return i && i.complete && i.naturalWidth > 0; }"
+)
 
 
 def time_first_page(browser, cmd: list[str], timeout: float) -> dict[str, float | str]:
@@ -155,9 +202,13 @@ def time_first_page(browser, cmd: list[str], timeout: float) -> dict[str, float 
         page.goto(url, timeout=timeout * 1000, wait_until="commit")
         page.wait_for_function(FIRST_CARD, timeout=timeout * 1000, polling=20)
         shown = time.perf_counter()
-        out: dict[str, float | str] = {"server up": up, "page": shown - t1, "total": shown - t0,
-                                       "cards in DOM": page.evaluate("document.querySelectorAll('.card').length"),
-                                       "line": line.strip()}
+        out: dict[str, float | str] = {
+            "server up": up,
+            "page": shown - t1,
+            "total": shown - t0,
+            "cards in DOM": page.evaluate("document.querySelectorAll('.card').length"),
+            "line": line.strip(),
+        }
         out["url"] = url
         out["_page"] = page  # type: ignore[assignment]
         out["_proc"] = proc  # type: ignore[assignment]
@@ -195,14 +246,19 @@ def main() -> None:
         t = time.perf_counter()
         page.select_option('select[name="fake_cls"]', "text_swap")
         swaps = len(range(2, args.n, 3))
-        page.wait_for_function(f"document.querySelector('#status-line').textContent.includes('of {swaps} shown')",
-                               timeout=120_000, polling=20)
+        page.wait_for_function(
+            f"document.querySelector('#status-line').textContent.includes('of {swaps} shown')",
+            timeout=120_000,
+            polling=20,
+        )
         filtered = time.perf_counter() - t
         # Page turns deep in the store, through the API (the server's share of scrolling).
         turns = []
         for j in range(20):
             t = time.perf_counter()
-            page.evaluate(f"fetch('api/samples?offset={(j + 1) * args.n // 21}&limit=60').then(r => r.json())")
+            page.evaluate(
+                f"fetch('api/samples?offset={(j + 1) * args.n // 21}&limit=60').then(r => r.json())"
+            )
             turns.append(time.perf_counter() - t)
         # Infinite scroll in the browser: ten more pages of cards.
         page.select_option('select[name="fake_cls"]', "")
@@ -211,7 +267,9 @@ def main() -> None:
         for _ in range(10):
             have = page.evaluate("document.querySelectorAll('#grid .card').length")
             page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-            page.wait_for_function(f"document.querySelectorAll('#grid .card').length > {have}", polling=20)
+            page.wait_for_function(
+                f"document.querySelectorAll('#grid .card').length > {have}", polling=20
+            )
         scroll10 = time.perf_counter() - t
         dom = page.evaluate("document.querySelectorAll('#grid .card').length")
         page.close()
@@ -221,7 +279,9 @@ def main() -> None:
         naive = time_first_page(browser, naive_cmd, timeout=600)
         npage, nproc = naive.pop("_page"), naive.pop("_proc")
         t = time.perf_counter()
-        npage.evaluate("window.scrollTo(0, document.body.scrollHeight / 2); document.body.offsetHeight")
+        npage.evaluate(
+            "window.scrollTo(0, document.body.scrollHeight / 2); document.body.offsetHeight"
+        )
         naive_jump = time.perf_counter() - t
         npage.close()
         nproc.kill()
@@ -231,26 +291,56 @@ def main() -> None:
     def ms(x: float | str) -> str:
         return f"{float(x) * 1000:,.0f}" if isinstance(x, float) else str(x)
 
-    rows.append(["**ours** (`dgm4plus review`, paged)", ms(ours["server up"]), ms(ours["page"]),
-                 f"**{ms(ours['total'])}**", ours["cards in DOM"]])
-    rows.append(["naive (every card in one page)", ms(naive["server up"]), ms(naive["page"]),
-                 f"**{ms(naive['total'])}**", naive["cards in DOM"]])
+    rows.append(
+        [
+            "**ours** (`dgm4plus review`, paged)",
+            ms(ours["server up"]),
+            ms(ours["page"]),
+            f"**{ms(ours['total'])}**",
+            ours["cards in DOM"],
+        ]
+    )
+    rows.append(
+        [
+            "naive (every card in one page)",
+            ms(naive["server up"]),
+            ms(naive["page"]),
+            f"**{ms(naive['total'])}**",
+            naive["cards in DOM"],
+        ]
+    )
     turns.sort()
     extra = [
-        ["first filtered query after opening (class = text_swap, waits for the index)", f"{filtered * 1000:,.0f} ms"],
-        ["page turn deep in the store (API, 60 cards), median of 20", f"{turns[10] * 1000:,.1f} ms (max {turns[-1] * 1000:,.1f})"],
-        [f"10 infinite-scroll pages in the browser (to {dom} cards)", f"{scroll10 * 1000:,.0f} ms ({scroll10 * 100:,.0f} ms a page)"],
-        ["naive page: one jump to the middle (layout of every card)", f"{naive_jump * 1000:,.0f} ms"],
+        [
+            "first filtered query after opening (class = text_swap, waits for the index)",
+            f"{filtered * 1000:,.0f} ms",
+        ],
+        [
+            "page turn deep in the store (API, 60 cards), median of 20",
+            f"{turns[10] * 1000:,.1f} ms (max {turns[-1] * 1000:,.1f})",
+        ],
+        [
+            f"10 infinite-scroll pages in the browser (to {dom} cards)",
+            f"{scroll10 * 1000:,.0f} ms ({scroll10 * 100:,.0f} ms a page)",
+        ],
+        [
+            "naive page: one jump to the middle (layout of every card)",
+            f"{naive_jump * 1000:,.0f} ms",
+        ],
     ]
-    text = "\n\n".join([
-        f"# Review page: time to the first page, {args.n:,} samples",
-        f"Synthetic store: {args.n:,} records ({size_mb:,.0f} MiB of metadata.jsonl), images hard-linked "
-        f"({built}, not part of the result). {machine_line()}. Headless Debian chromium "
-        "via Playwright; each side in a fresh process and page. \"First page\" = the first card's image "
-        "painted. Command: `.venv/bin/python bench/bench_review.py" + (f" --n {args.n}" if args.n != 100_000 else "") + "`.",
-        table(["page", "server up ms", "page ms", "total ms", "cards in the DOM"], rows),
-        table(["ours, after opening", "time"], extra, align="lr"),
-    ])
+    text = "\n\n".join(
+        [
+            f"# Review page: time to the first page, {args.n:,} samples",
+            f"Synthetic store: {args.n:,} records ({size_mb:,.0f} MiB of metadata.jsonl), images hard-linked "
+            f"({built}, not part of the result). {machine_line()}. Headless Debian chromium "
+            'via Playwright; each side in a fresh process and page. "First page" = the first card\'s image '
+            "painted. Command: `.venv/bin/python bench/bench_review.py"
+            + (f" --n {args.n}" if args.n != 100_000 else "")
+            + "`.",
+            table(["page", "server up ms", "page ms", "total ms", "cards in the DOM"], rows),
+            table(["ours, after opening", "time"], extra, align="lr"),
+        ]
+    )
     save("review", text)
 
 

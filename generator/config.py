@@ -51,64 +51,135 @@ def _knob(default: Any, help: str, **meta: Any) -> Any:
 class Config:
     # --- where and what ------------------------------------------------------------------
     OUT_ROOT: Path = _knob(Path("DGM4"), "output dataset root (its name prefixes every image path)")
-    PRESET: str | None = _knob(None, "named knob values under TOML, env and flags (generator/presets.py)", choices=PRESET_NAMES)
+    PRESET: str | None = _knob(
+        None,
+        "named knob values under TOML, env and flags (generator/presets.py)",
+        choices=PRESET_NAMES,
+    )
     SEED: int = _knob(123456789, "run seed: the same seed gives the same plan on any machine")
     TARGET_LITERAL: int = _knob(1000, "accepted samples wanted for origin (literal captions)")
     TARGET_INV_EMO: int = _knob(1000, "accepted samples wanted for text_attribute")
     TARGET_IRRELEV: int = _knob(1000, "accepted samples wanted for text_swap")
-    MISPLACED_BG_RATE: float = _knob(1.0, "share of absurd backdrops; the rest are realistic", lo=0.0, hi=1.0)
+    MISPLACED_BG_RATE: float = _knob(
+        1.0, "share of absurd backdrops; the rest are realistic", lo=0.0, hi=1.0
+    )
     # --- captions ------------------------------------------------------------------------
     CITY_DATA_PATH: Path | None = _knob(None, "worldcities.csv or cities1000.txt for datelines")
     USE_EM_DASH: bool = _knob(True, "em dash after the dateline (otherwise a colon)")
-    DATELINE_RATE: float = _knob(1.0, "share of captions that start with a dateline", lo=0.0, hi=1.0)
-    TEXT_SWAP_SPANS: str = _knob("all", "text_swap span: every swapped headline word, or only words differing from the literal caption (DGM4)", choices=("all", "diff"))
+    DATELINE_RATE: float = _knob(
+        1.0, "share of captions that start with a dateline", lo=0.0, hi=1.0
+    )
+    TEXT_SWAP_SPANS: str = _knob(
+        "all",
+        "text_swap span: every swapped headline word, or only words differing from the literal caption (DGM4)",
+        choices=("all", "diff"),
+    )
     # --- image generation ----------------------------------------------------------------
     BACKEND: str = _knob("openai", "image backend", choices=("openai", "composite", "diffusers"))
-    GEN_MODEL: str = _knob("gpt-image-2", "image model (see the model table: generator/backends/models.py)")
-    GEN_SIZE: str = _knob("1024x1024", "image size asked of the model: 1024x1024, 1536x1024, 1024x1536, or WxH where the model allows")
-    GEN_QUALITY: str = _knob("low", "image quality: low, medium, high, auto (xhigh, max where the model allows)")
-    OUTPUT_FORMAT: str = _knob("jpeg", "format the API returns images in", choices=("png", "jpeg", "webp"))
-    OUTPUT_COMPRESSION: int | None = _knob(None, "jpeg/webp compression 0-100 asked of the API (none = the API's default, 100)", lo=0, hi=100)
-    MODERATION: str = _knob("auto", "content-moderation level asked of the API", choices=("auto", "low"))
-    MAX_COST: float | None = _knob(None, "hard cap in US dollars, checked before every request against one more call's worst case", lo=0.0)
-    PRICE_PER_IMAGE: float | None = _knob(None, "US dollars per image for a model the table does not price", lo=0.0)
-    IMAGES_PER_MINUTE: float | None = _knob(None, "pace requests to the account's images-per-minute limit (shared by all workers)", lo=0.001)
+    GEN_MODEL: str = _knob(
+        "gpt-image-2", "image model (see the model table: generator/backends/models.py)"
+    )
+    GEN_SIZE: str = _knob(
+        "1024x1024",
+        "image size asked of the model: 1024x1024, 1536x1024, 1024x1536, or WxH where the model allows",
+    )
+    GEN_QUALITY: str = _knob(
+        "low", "image quality: low, medium, high, auto (xhigh, max where the model allows)"
+    )
+    OUTPUT_FORMAT: str = _knob(
+        "jpeg", "format the API returns images in", choices=("png", "jpeg", "webp")
+    )
+    OUTPUT_COMPRESSION: int | None = _knob(
+        None,
+        "jpeg/webp compression 0-100 asked of the API (none = the API's default, 100)",
+        lo=0,
+        hi=100,
+    )
+    MODERATION: str = _knob(
+        "auto", "content-moderation level asked of the API", choices=("auto", "low")
+    )
+    MAX_COST: float | None = _knob(
+        None,
+        "hard cap in US dollars, checked before every request against one more call's worst case",
+        lo=0.0,
+    )
+    PRICE_PER_IMAGE: float | None = _knob(
+        None, "US dollars per image for a model the table does not price", lo=0.0
+    )
+    IMAGES_PER_MINUTE: float | None = _knob(
+        None,
+        "pace requests to the account's images-per-minute limit (shared by all workers)",
+        lo=0.001,
+    )
     CONCURRENCY: int = _knob(5, "concurrent image requests", lo=1, hi=256)
     MAX_IMAGE_CALLS: int | None = _knob(None, "hard cap on image API calls, retries included", lo=0)
-    MAX_REGEN_ATTEMPTS: int = _knob(1, "extra generations after the first for a rejected image", lo=0, hi=20)
+    MAX_REGEN_ATTEMPTS: int = _knob(
+        1, "extra generations after the first for a rejected image", lo=0, hi=20
+    )
     MAX_RETRIES: int = _knob(4, "retries of one transient API failure", lo=0, hi=20)
     REQUEST_TIMEOUT: float = _knob(120.0, "seconds before one image request times out", lo=0.001)
-    COMPOSITE_FAULT_RATE: float = _knob(0.15, "composite: share of attempts with no or too many faces", lo=0.0, hi=1.0)
-    COMPOSITE_SIGNAGE_RATE: float = _knob(0.0, "composite: share of attempts with readable signage", lo=0.0, hi=1.0)
-    DIFFUSERS_MODEL: str = _knob("black-forest-labs/FLUX.1-schnell", "diffusers: Hub repo id or local folder of a text-to-image pipeline (FLUX, SDXL family)")
-    DIFFUSERS_STEPS: int | None = _knob(None, "diffusers: denoising steps (none = the model's default)", lo=1, hi=200)
-    DIFFUSERS_GUIDANCE: float | None = _knob(None, "diffusers: guidance scale (none = the model's default)", lo=0.0, hi=50.0)
-    DIFFUSERS_SIZE: str | None = _knob(None, "diffusers: WxH asked of the model, multiples of 16 (none = the model's default)")
-    BATCH_SIZE: int = _knob(4, "diffusers: images per pipeline call (concurrent requests are gathered)", lo=1, hi=64)
-    DEVICE: str = _knob("auto", "diffusers and MTCNN device: auto (CUDA when present), cpu, cuda, cuda:N")
-    SHARD: str | None = _knob(None, "I/N: build only the plan items of shard I of N (k mod N == I) into this store")
-    RAY: bool = _knob(False, "generate the shards as Ray tasks (RAY_ADDRESS or a local cluster), then merge")
-    RAY_SHARDS: int | None = _knob(None, "shards for --ray (none = one per GPU, or per CPU without GPUs)", lo=1, hi=100000)
+    COMPOSITE_FAULT_RATE: float = _knob(
+        0.15, "composite: share of attempts with no or too many faces", lo=0.0, hi=1.0
+    )
+    COMPOSITE_SIGNAGE_RATE: float = _knob(
+        0.0, "composite: share of attempts with readable signage", lo=0.0, hi=1.0
+    )
+    DIFFUSERS_MODEL: str = _knob(
+        "black-forest-labs/FLUX.1-schnell",
+        "diffusers: Hub repo id or local folder of a text-to-image pipeline (FLUX, SDXL family)",
+    )
+    DIFFUSERS_STEPS: int | None = _knob(
+        None, "diffusers: denoising steps (none = the model's default)", lo=1, hi=200
+    )
+    DIFFUSERS_GUIDANCE: float | None = _knob(
+        None, "diffusers: guidance scale (none = the model's default)", lo=0.0, hi=50.0
+    )
+    DIFFUSERS_SIZE: str | None = _knob(
+        None, "diffusers: WxH asked of the model, multiples of 16 (none = the model's default)"
+    )
+    BATCH_SIZE: int = _knob(
+        4, "diffusers: images per pipeline call (concurrent requests are gathered)", lo=1, hi=64
+    )
+    DEVICE: str = _knob(
+        "auto", "diffusers and MTCNN device: auto (CUDA when present), cpu, cuda, cuda:N"
+    )
+    SHARD: str | None = _knob(
+        None, "I/N: build only the plan items of shard I of N (k mod N == I) into this store"
+    )
+    RAY: bool = _knob(
+        False, "generate the shards as Ray tasks (RAY_ADDRESS or a local cluster), then merge"
+    )
+    RAY_SHARDS: int | None = _knob(
+        None, "shards for --ray (none = one per GPU, or per CPU without GPUs)", lo=1, hi=100000
+    )
     # --- face gate and crop --------------------------------------------------------------
     MIN_FACES: int = _knob(1, "fewest faces an image may have", lo=0)
     MAX_FACES: int = _knob(3, "most faces an image may have", lo=1)
     min_prob: float = _knob(0.80, "best face's MTCNN probability at least", lo=0.0, hi=1.0)
     min_side_px: int = _knob(110, "best face's side at least, in 1024-pixel units", lo=1)
     MAX_EYE_TILT_DEG: float = _knob(20.0, "eyes roughly level: tilt at most this", lo=0.0, hi=90.0)
-    DETECT_SIZE: int | None = _knob(512, "long side the image is scaled to for MTCNN (none = full)", lo=64)
+    DETECT_SIZE: int | None = _knob(
+        512, "long side the image is scaled to for MTCNN (none = full)", lo=64
+    )
     POST_W: int = _knob(400, "final image width", lo=16)
     POST_H: int = _knob(256, "final image height", lo=16)
     JPEG_QUALITY: int = _knob(92, "JPEG quality of stored images", lo=1, hi=100)
     # --- OCR scrub -----------------------------------------------------------------------
-    STRICT_NO_TEXT: bool = _knob(False, "blur readable text outside faces; reject if it stays readable")
+    STRICT_NO_TEXT: bool = _knob(
+        False, "blur readable text outside faces; reject if it stays readable"
+    )
     TEXT_CONF_THRESH: int = _knob(60, "Tesseract word confidence counted as readable", lo=0, hi=100)
     OCR_SCALE: int = _knob(2, "upscale factor before OCR", lo=1, hi=8)
     OCR_MAX_PASSES: int = _knob(1, "blur passes before the final re-check", lo=0, hi=10)
     # --- de-duplication and store --------------------------------------------------------
     PHASH_DISTANCE_MAX: int = _knob(3, "pHash Hamming distance treated as a duplicate", lo=0, hi=32)
     SNAP_EVERY: int = _knob(50, "rewrite metadata.json every this many accepted samples", lo=1)
-    KEEP_REJECTED: bool = _knob(False, "keep the images of rejected attempts in rejected/<bucket>/ for review")
-    ID_OFFSET: int = _knob(1_000_000_000, "added to every id, so ids never collide with DGM4's own", lo=0)
+    KEEP_REJECTED: bool = _knob(
+        False, "keep the images of rejected attempts in rejected/<bucket>/ for review"
+    )
+    ID_OFFSET: int = _knob(
+        1_000_000_000, "added to every id, so ids never collide with DGM4's own", lo=0
+    )
 
     # ------------------------------------------------------------------------------------
     @property
@@ -230,11 +301,15 @@ def _check(cfg: Config) -> None:
             raise ConfigError(f.name, f"must be at most {hi}; got {v}")
     for bucket, (knob, _) in BUCKETS.items():
         if getattr(cfg, knob) < 0:
-            raise ConfigError(knob, f"target for {bucket} must be 0 or more; got {getattr(cfg, knob)}")
+            raise ConfigError(
+                knob, f"target for {bucket} must be 0 or more; got {getattr(cfg, knob)}"
+            )
     _check_image_request(cfg)
     _check_scale_out(cfg)
     if cfg.MIN_FACES > cfg.MAX_FACES:
-        raise ConfigError("MIN_FACES", f"must not exceed MAX_FACES ({cfg.MIN_FACES} > {cfg.MAX_FACES})")
+        raise ConfigError(
+            "MIN_FACES", f"must not exceed MAX_FACES ({cfg.MIN_FACES} > {cfg.MAX_FACES})"
+        )
     if not cfg.OUT_ROOT.name:
         raise ConfigError("OUT_ROOT", f"needs a folder name, got {str(cfg.OUT_ROOT)!r}")
     _check_post_size(cfg)
@@ -251,18 +326,26 @@ def _check_id_range(cfg: Config) -> None:
     """Every id (ID_OFFSET + class index x 10^8 + k) must fit the int64 the releases store."""
     top = cfg.ID_OFFSET + len(BUCKETS) * 100_000_000 - 1
     if top > 2**63 - 1:
-        raise ConfigError("ID_OFFSET", f"must be at most {2**63 - len(BUCKETS) * 100_000_000} so every id "
-                          f"fits in int64; got {cfg.ID_OFFSET}")
+        raise ConfigError(
+            "ID_OFFSET",
+            f"must be at most {2**63 - len(BUCKETS) * 100_000_000} so every id "
+            f"fits in int64; got {cfg.ID_OFFSET}",
+        )
 
 
 def _check_post_size(cfg: Config) -> None:
     for key in ("POST_W", "POST_H"):
         if getattr(cfg, key) > MAX_POST_SIDE:
-            raise ConfigError(key, f"must be at most {MAX_POST_SIDE} pixels; got {getattr(cfg, key)}")
+            raise ConfigError(
+                key, f"must be at most {MAX_POST_SIDE} pixels; got {getattr(cfg, key)}"
+            )
     w, h = cfg.POST_W, cfg.POST_H
     if max(w, h) / min(w, h) > MAX_POST_ASPECT:
-        raise ConfigError("POST_W", f"POST_W x POST_H = {w}x{h} is wider or taller than "
-                          f"{MAX_POST_ASPECT:g}:1; the crop cannot fill it with a person in a scene")
+        raise ConfigError(
+            "POST_W",
+            f"POST_W x POST_H = {w}x{h} is wider or taller than "
+            f"{MAX_POST_ASPECT:g}:1; the crop cannot fill it with a person in a scene",
+        )
 
 
 def _check_scale_out(cfg: Config) -> None:
@@ -293,7 +376,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", f"{path} is not valid TOML ({exc})") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError("--config", f"{path} is not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+        raise ConfigError(
+            "--config", f"{path} is not UTF-8 text (byte {exc.start}); TOML files are UTF-8"
+        ) from None
     except IsADirectoryError:
         raise ConfigError("--config", f"{path} is a folder, not a TOML file") from None
     except OSError as exc:
@@ -310,8 +395,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("dgm4plus", f"{path}: expected a [dgm4plus] table of knobs")
     stray = [k for k, v in data.items() if k != "dgm4plus" and not isinstance(v, dict)]
     if stray:
-        raise ConfigError(stray[0], f"{path}: a top-level key beside a [dgm4plus] table; move it "
-                          "into the table")
+        raise ConfigError(
+            stray[0], f"{path}: a top-level key beside a [dgm4plus] table; move it into the table"
+        )
     return dict(table)
 
 
@@ -331,7 +417,9 @@ def load_config(
         for key, value in read_toml(Path(toml_path)).items():
             name = by_lower.get(str(key).lower())
             if name is None:
-                raise ConfigError(str(key), f"unknown key in {toml_path}; known keys: {', '.join(knob_names())}")
+                raise ConfigError(
+                    str(key), f"unknown key in {toml_path}; known keys: {', '.join(knob_names())}"
+                )
             raw[name] = value
     for key, value in (env or {}).items():
         if key.startswith(ENV_PREFIX):
@@ -347,7 +435,9 @@ def load_config(
         try:
             raw = {**preset_values(name), **raw, "PRESET": name}
         except KeyError:
-            raise ConfigError("PRESET", f"must be one of {', '.join(PRESET_NAMES)}; got {name!r}") from None
+            raise ConfigError(
+                "PRESET", f"must be one of {', '.join(PRESET_NAMES)}; got {name!r}"
+            ) from None
     hints = typing.get_type_hints(Config)
     values: dict[str, Any] = {}
     for name, value in raw.items():

@@ -108,7 +108,9 @@ class RunStats:
     stopped_by: str | None = None
     final_counts: dict[str, int] = field(default_factory=dict)
     fatal: str | None = None  # why the image API refused the whole run
-    backend_info: dict[str, Any] = field(default_factory=dict)  # a local backend's model, licence, device-seconds
+    backend_info: dict[str, Any] = field(
+        default_factory=dict
+    )  # a local backend's model, licence, device-seconds
     cost: dict[str, Any] = field(default_factory=dict)  # see generator.costs.run_cost
 
     def as_dict(self, cfg: Config) -> dict[str, Any]:
@@ -133,7 +135,9 @@ class RunStats:
 
 
 def plan_sequence(
-    targets: Mapping[str, int], accepted: Mapping[str, int], used: Mapping[str, set[int]],
+    targets: Mapping[str, int],
+    accepted: Mapping[str, int],
+    used: Mapping[str, set[int]],
     shard: Shard | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Unused plan keys in plan order: (k, bucket) ascending, so gaps come first.
@@ -193,7 +197,12 @@ def decide(
 
 
 def build_record(
-    cfg: Config, item: PlanItem, cand: Candidate, attempt: int, backend: str, image: str,
+    cfg: Config,
+    item: PlanItem,
+    cand: Candidate,
+    attempt: int,
+    backend: str,
+    image: str,
     model: str | None = None,
 ) -> Sample:
     """The stored sample of an accepted item (``image``: its path relative to the store's
@@ -221,9 +230,14 @@ def build_record(
         phash=f"{cand.phash:016x}",
         face_probs=tuple(cand.probs),
         backend=backend,
-        model=model or (cfg.GEN_MODEL if backend == "openai"
-                        else diffusers_model_name(cfg.DIFFUSERS_MODEL) if backend == "diffusers"
-                        else "composite"),
+        model=model
+        or (
+            cfg.GEN_MODEL
+            if backend == "openai"
+            else diffusers_model_name(cfg.DIFFUSERS_MODEL)
+            if backend == "diffusers"
+            else "composite"
+        ),
         quality=cfg.GEN_QUALITY,
         seed=cfg.SEED,
         attempt=attempt,
@@ -256,8 +270,15 @@ def rejection_entry(out: Outcome, reason: RejectReason, backend: str) -> dict[st
 
 
 class Pipeline:
-    def __init__(self, cfg: Config, backend: Backend, budget: CallBudget, store: Store,
-                 cities: CityTable, progress: bool = True) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        backend: Backend,
+        budget: CallBudget,
+        store: Store,
+        cities: CityTable,
+        progress: bool = True,
+    ) -> None:
         self.cfg = cfg
         self.backend = backend
         self.budget = budget
@@ -268,8 +289,9 @@ class Pipeline:
         self.phash_index = PHashIndex(cfg.PHASH_DISTANCE_MAX)
         self.captions = CaptionIndex()
         # Rebuilt from stored metadata, without re-reading any image.
-        self.phash_index.add_many([int(r["phash"], 16) for r in store.records],
-                                  [r["plan_key"] for r in store.records])
+        self.phash_index.add_many(
+            [int(r["phash"], 16) for r in store.records], [r["plan_key"] for r in store.records]
+        )
         for r in store.records:
             self.captions.add(r["text"], r["plan_key"])
         self.accepted = store.accepted_count()
@@ -280,15 +302,18 @@ class Pipeline:
         self.progress = progress
         self.disk_error: OSError | None = None  # a store write the file system refused
         self.cpu_workers = max(1, min(os.cpu_count() or 1, 4))
-        self.pool = ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="dgm4plus-cpu")
+        self.pool = ThreadPoolExecutor(
+            max_workers=self.cpu_workers, thread_name_prefix="dgm4plus-cpu"
+        )
         self.api_slots = asyncio.Semaphore(cfg.CONCURRENCY)
         # Items in flight: CONCURRENCY at the API plus one per CPU worker being processed.
         self.max_items = cfg.CONCURRENCY + self.cpu_workers
 
     # -- stage 1: plan order ---------------------------------------------------------------
     def _sequence(self) -> Iterator[tuple[str, int]]:
-        return plan_sequence(self.cfg.targets, self.accepted, self.store.used_keys(),
-                             config_shard(self.cfg))
+        return plan_sequence(
+            self.cfg.targets, self.accepted, self.store.used_keys(), config_shard(self.cfg)
+        )
 
     # -- stage 3: generation ---------------------------------------------------------------
     async def _generate(self, req: ImageRequest) -> Generated | bytes:
@@ -318,9 +343,14 @@ class Pipeline:
         """A delivered image was rejected: its rejected.jsonl line first, then its spooled
         bytes dropped (or kept in rejected/ with KEEP_REJECTED)."""
         keep = self.cfg.KEEP_REJECTED
-        entry = {"plan_key": item.plan_key, "fake_cls": item.bucket, "attempt": attempt,
-                 "reason": str(reason), "backend": self.backend.name,
-                 "image": self.store.spool.kept_name(item.bucket, item.k, attempt) if keep else None}
+        entry = {
+            "plan_key": item.plan_key,
+            "fake_cls": item.bucket,
+            "attempt": attempt,
+            "reason": str(reason),
+            "backend": self.backend.name,
+            "image": self.store.spool.kept_name(item.bucket, item.k, attempt) if keep else None,
+        }
 
         def write() -> None:
             self.store.append_rejected_attempt(entry)
@@ -389,8 +419,13 @@ class Pipeline:
             if attempt:
                 self.stats.regenerations += 1
             req = ImageRequest(
-                prompt=item.prompt, plan_key=item.plan_key, seed=self.cfg.SEED, attempt=attempt,
-                num_people=item.num_people, backdrop=item.backdrop, backdrop_kind=item.backdrop_kind,
+                prompt=item.prompt,
+                plan_key=item.plan_key,
+                seed=self.cfg.SEED,
+                attempt=attempt,
+                num_people=item.num_people,
+                backdrop=item.backdrop,
+                backdrop_kind=item.backdrop_kind,
             )
             data = self.store.spool.get(item.bucket, item.k, attempt)  # delivered before a crash
             if data is None:
@@ -402,8 +437,10 @@ class Pipeline:
             try:
                 result = await loop.run_in_executor(self.pool, self.vision.process, data, item.shot)
             except Exception as exc:  # noqa: BLE001 - one odd image must not end a paid run
-                warn(f"{item.plan_key}: vision stage failed on attempt {attempt} "
-                     f"({type(exc).__name__}: {exc}); counted as a failed attempt")
+                warn(
+                    f"{item.plan_key}: vision stage failed on attempt {attempt} "
+                    f"({type(exc).__name__}: {exc}); counted as a failed attempt"
+                )
                 out.attempt_reasons.append(RejectReason.FAILED)
                 await self._reject_attempt(item, attempt, RejectReason.FAILED)
                 continue
@@ -423,7 +460,7 @@ class Pipeline:
     async def _commit(self, out: Outcome) -> None:
         item = out.item
         self.inflight[item.bucket] -= 1
-        self.stats.attempts_rejected.update(out.attempt_reasons[out.prior_attempts:])
+        self.stats.attempts_rejected.update(out.attempt_reasons[out.prior_attempts :])
         verdict = decide(out, self.captions, self.phash_index, self.rejects_in_a_row)
         if verdict.action is Action.SKIP:
             return
@@ -435,15 +472,22 @@ class Pipeline:
                 self.stop_reason = verdict.stop
             if out.candidate is not None:  # a duplicate found at commit: its image was paid too
                 await self._reject_attempt(item, out.attempt, verdict.reason)
-            await self._write(self.store.append_rejected,
-                              rejection_entry(out, verdict.reason, self.backend.name))
+            await self._write(
+                self.store.append_rejected, rejection_entry(out, verdict.reason, self.backend.name)
+            )
             return
         cand = out.candidate
         assert cand is not None
         rid = record_id(self.cfg, item.bucket, item.k)
-        record = build_record(self.cfg, item, cand, out.attempt, self.backend.name,
-                              self.store.relative_image(item.bucket, rid),
-                              getattr(self.backend, "model", None))
+        record = build_record(
+            self.cfg,
+            item,
+            cand,
+            out.attempt,
+            self.backend.name,
+            self.store.relative_image(item.bucket, rid),
+            getattr(self.backend, "model", None),
+        )
         await self._write(self.store.append_accepted, record, cand.jpeg)
         await self._write(self.store.spool.settle, item.bucket, item.k, out.attempt)
         self.phash_index.add(cand.phash, item.plan_key)
@@ -471,7 +515,9 @@ class Pipeline:
         self._install_signals()
         try:
             while True:
-                while self.stop_reason is None and nxt is not None and len(running) < self.max_items:
+                while (
+                    self.stop_reason is None and nxt is not None and len(running) < self.max_items
+                ):
                     bucket, k = nxt
                     if self.accepted[bucket] >= cfg.targets[bucket]:
                         nxt = next(seq, None)  # bucket complete: skip its keys
@@ -517,7 +563,9 @@ class Pipeline:
             self._remove_signals()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.store.snapshot()
-            self.stats.backend_info = getattr(self.backend, "info", dict)()  # model, licence, device time
+            self.stats.backend_info = getattr(
+                self.backend, "info", dict
+            )()  # model, licence, device time
             self.stats.cost = run_cost(self.budget, self.backend, self.stats)
             # the city table the datelines came from: the card credits it (GeoNames: CC BY 4.0)
             self.store.append_run({**self.stats.as_dict(cfg), "city_source": self.cities.source})
@@ -540,8 +588,10 @@ class Pipeline:
     def _on_signal(self, sig: int) -> None:
         if self.stop_reason is None:
             self.stop_reason = signal.Signals(sig).name
-            warn(f"{self.stop_reason}: finishing the images in flight, then stopping "
-                 "(send it again to stop at once)")
+            warn(
+                f"{self.stop_reason}: finishing the images in flight, then stopping "
+                "(send it again to stop at once)"
+            )
         else:  # second signal: stop now; metadata.jsonl is already durable
             warn("stopped at once; resume with the same command")
             os._exit(130)
@@ -554,8 +604,14 @@ def _progress_bar(total: int, initial: int, seed: int, enabled: bool) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, desc=f"Building {total} DGM4-synthetic (seed={seed})",
-                unit="img", file=sys.stderr, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=f"Building {total} DGM4-synthetic (seed={seed})",
+        unit="img",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -567,8 +623,12 @@ def make_backend_for(cfg: Config, budget: CallBudget) -> Backend:
     from generator.backends import MissingCredentials, make_backend
 
     if cfg.BACKEND == "composite":
-        return make_backend("composite", budget=budget, fault_rate=cfg.COMPOSITE_FAULT_RATE,
-                            signage_rate=cfg.COMPOSITE_SIGNAGE_RATE)
+        return make_backend(
+            "composite",
+            budget=budget,
+            fault_rate=cfg.COMPOSITE_FAULT_RATE,
+            signage_rate=cfg.COMPOSITE_SIGNAGE_RATE,
+        )
     if cfg.BACKEND == "diffusers":
         from generator.backends.diffusers_backend import backend_kwargs
 
@@ -581,11 +641,16 @@ def make_backend_for(cfg: Config, budget: CallBudget) -> Backend:
 
 def format_stats(stats: dict[str, Any]) -> str:
     rej = ", ".join(f"{k} {v}" for k, v in stats["rejected"].items() if v) or "none"
-    return (f"calls {stats['calls']}, accepted {stats['accepted']}, rejected: {rej}; "
-            f"regenerations {stats['regenerations']}; {format_cost(stats)}"
-            + (f"; {stats['device_seconds']:.1f} device-seconds on {stats['device']}"
-               if "device_seconds" in stats else "")
-            + (f"; stopped by {stats['stopped_by']}" if stats["stopped_by"] else ""))
+    return (
+        f"calls {stats['calls']}, accepted {stats['accepted']}, rejected: {rej}; "
+        f"regenerations {stats['regenerations']}; {format_cost(stats)}"
+        + (
+            f"; {stats['device_seconds']:.1f} device-seconds on {stats['device']}"
+            if "device_seconds" in stats
+            else ""
+        )
+        + (f"; stopped by {stats['stopped_by']}" if stats["stopped_by"] else "")
+    )
 
 
 def fill_store(cfg: Config, progress: bool = True) -> RunStats:
@@ -595,8 +660,9 @@ def fill_store(cfg: Config, progress: bool = True) -> RunStats:
     tables: list[CityTable] = []
     try:
         # The city table is read (and refused) after the store's checks, before its first write.
-        store, recovery = Store.open(cfg.OUT_ROOT, cfg,
-                                     prepare=lambda: tables.append(load_cities(cfg.CITY_DATA_PATH)))
+        store, recovery = Store.open(
+            cfg.OUT_ROOT, cfg, prepare=lambda: tables.append(load_cities(cfg.CITY_DATA_PATH))
+        )
     except OSError as exc:
         raise disk_error(cfg, exc) from None
     try:
@@ -629,8 +695,10 @@ def disk_error(cfg: Config, exc: OSError) -> UsageError:
     """A write that the file system refused (disk full, quota, read-only): one line. Every
     write is atomic or an fsynced append, so the store is consistent and a resume completes."""
     where = f" ({exc.filename})" if exc.filename else ""
-    return UsageError(f"{cfg.OUT_ROOT}: cannot write{where}: {exc.strerror or exc}; free space (or fix the "
-                      "folder) and run the same command again: everything already written is kept")
+    return UsageError(
+        f"{cfg.OUT_ROOT}: cannot write{where}: {exc.strerror or exc}; free space (or fix the "
+        "folder) and run the same command again: everything already written is kept"
+    )
 
 
 def run_generate(cfg: Config) -> int:

@@ -145,7 +145,9 @@ def plan_item(cfg: Config, cities: CityTable, bucket: str, k: int) -> PlanItem:
     )
 
 
-def iter_plan(cfg: Config, cities: CityTable, counts: dict[str, int] | None = None) -> Iterator[PlanItem]:
+def iter_plan(
+    cfg: Config, cities: CityTable, counts: dict[str, int] | None = None
+) -> Iterator[PlanItem]:
     """Items in plan order: k = 0, 1, ... interleaving the buckets (origin, text_attribute, text_swap)."""
     counts = cfg.targets if counts is None else counts
     for k in range(max(counts.values(), default=0)):

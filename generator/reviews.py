@@ -93,14 +93,18 @@ def clean_reason(reason: str | None) -> str | None:
     return text[:MAX_REASON] or None
 
 
-def make_review(sample_id: int, decision: str, reason: str | None = None, when: datetime | None = None) -> Review:
+def make_review(
+    sample_id: int, decision: str, reason: str | None = None, when: datetime | None = None
+) -> Review:
     """A checked ledger entry (a bad decision is a UsageError naming it)."""
     if decision not in DECISIONS:
         raise UsageError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     if isinstance(sample_id, bool) or not isinstance(sample_id, int):
         raise UsageError(f"a sample id must be an integer, got {sample_id!r}")
     stamp = (when or datetime.now(UTC)).isoformat(timespec="seconds")
-    return Review(sample_id, decision, clean_reason(reason) if decision == "reject" else None, stamp)
+    return Review(
+        sample_id, decision, clean_reason(reason) if decision == "reject" else None, stamp
+    )
 
 
 def _parse(obj: Any, path: Path, lineno: int) -> Review:

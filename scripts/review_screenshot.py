@@ -27,11 +27,32 @@ def main() -> None:
     store = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "out" / "screenshot" / "DGM4"
     cli = [sys.executable, "-m", "generator.cli"]
     if len(sys.argv) == 1 and not (store / "metadata.jsonl").exists():
-        subprocess.run([*cli, "generate", "--backend", "composite", "--out", str(store), "--origin", "4",
-                        "--text-attribute", "4", "--text-swap", "4", "--strict-no-text",
-                        "--composite-signage-rate", "0.2", "--keep-rejected", "--no-progress"],
-                       cwd=REPO, check=True)
-    proc = subprocess.Popen([*cli, "review", str(store)], cwd=REPO, stderr=subprocess.PIPE, text=True)
+        subprocess.run(
+            [
+                *cli,
+                "generate",
+                "--backend",
+                "composite",
+                "--out",
+                str(store),
+                "--origin",
+                "4",
+                "--text-attribute",
+                "4",
+                "--text-swap",
+                "4",
+                "--strict-no-text",
+                "--composite-signage-rate",
+                "0.2",
+                "--keep-rejected",
+                "--no-progress",
+            ],
+            cwd=REPO,
+            check=True,
+        )
+    proc = subprocess.Popen(
+        [*cli, "review", str(store)], cwd=REPO, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stderr is not None
     url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stderr.readline())
     assert url, "no URL printed"
@@ -40,12 +61,16 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1280, "height": 820})
             page.goto(url.group(0))
-            page.wait_for_function("[...document.querySelectorAll('.pic img')].every(i => i.complete)")
+            page.wait_for_function(
+                "[...document.querySelectorAll('.pic img')].every(i => i.complete)"
+            )
             page.keyboard.press("r")  # the first card is selected
             page.keyboard.press("1")  # preset: readable text or signage
             page.keyboard.press("Enter")
             page.wait_for_selector(".card.rejected")
-            page.wait_for_function("document.querySelector('#summary').textContent.includes('1 rejected')")
+            page.wait_for_function(
+                "document.querySelector('#summary').textContent.includes('1 rejected')"
+            )
             png = page.screenshot()
             page.keyboard.press("u")
             page.wait_for_function("!document.querySelector('.card.rejected')")

@@ -19,14 +19,25 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300,
-            check: bool = False) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    timeout: float = 300,
+    check: bool = False,
+) -> subprocess.CompletedProcess:
     """Run the real `dgm4plus` command in a subprocess (as a user would)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DGM4PLUS_")}
     full_env.pop("OPENAI_API_KEY", None)
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "generator.cli", *args], cwd=cwd or REPO,
-                          env=full_env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator.cli", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"dgm4plus {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
     return proc

@@ -89,7 +89,10 @@ def test_errors_carry_status_and_code_and_pickle():
 
 def test_both_backends_satisfy_the_protocol(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-protocol")
-    for name in ("openai", "composite"):  # (diffusers needs a model: tests/test_backend_diffusers.py)
+    for name in (
+        "openai",
+        "composite",
+    ):  # (diffusers needs a model: tests/test_backend_diffusers.py)
         assert name in BACKENDS
         backend = make_backend(name, budget=CallBudget(1))
         assert isinstance(backend, Backend) and backend.name == name and backend.model

@@ -191,6 +191,7 @@ def test_rates_are_validated():
 def mtcnn():
     import facenet_pytorch as facenet
     import torch
+
     torch.set_num_threads(1)
     return facenet.MTCNN(keep_all=True, device="cpu", min_face_size=20)
 
@@ -253,6 +254,7 @@ def test_fault_attempts_have_no_face_or_too_many(mtcnn):
 
 def test_signs_are_readable_by_tesseract():
     import pytesseract
+
     total, read = 6, 0
     for k in range(total):
         pic = render_composite(

@@ -23,8 +23,9 @@ def _batch(out: Path, srv: FakeOpenAIServer, *extra: str, crash: str | None = No
     env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": srv.base_url}
     if crash:
         env["_DGM4PLUS_BATCH_CRASH_AT"] = crash
-    return run_cli("generate", "--batch", "--out", str(out), *TARGETS, "--no-progress", *extra,
-                   env=env)
+    return run_cli(
+        "generate", "--batch", "--out", str(out), *TARGETS, "--no-progress", *extra, env=env
+    )
 
 
 def test_batch_killed_twice_completes_with_exact_targets(tmp_path):
@@ -53,8 +54,11 @@ def test_batch_killed_twice_completes_with_exact_targets(tmp_path):
     assert len(submitted) == len(set(submitted)), submitted
     assert len(srv.batches) >= 2  # a follow-up batch held the regenerations and replacements
     records = read_jsonl(out / METADATA_JSONL)
-    assert Counter(r["fake_cls"] for r in records) == {"origin": 3, "text_attribute": 2,
-                                                      "text_swap": 2}
+    assert Counter(r["fake_cls"] for r in records) == {
+        "origin": 3,
+        "text_attribute": 2,
+        "text_swap": 2,
+    }
     assert validate_store(out) == []
     # every image the server returned is a sample or a rejected attempt on record: none lost
     attempts = [r for r in read_jsonl(out / REJECTED_JSONL) if "attempt" in r]
@@ -78,8 +82,12 @@ def test_a_batch_never_holds_more_than_the_caps(tmp_path):
         assert len(srv.batch_lines) == 4 and "MAX_IMAGE_CALLS" in proc.stderr
         proc = _batch(out, srv, "--max-image-calls", "4")  # collects, then at most 4 more
         assert len(srv.batch_lines) <= 8
-        sent = [json.loads(x) for f in srv.files.values() if f["purpose"] == "batch"
-                for x in f["data"].decode().splitlines()]
+        sent = [
+            json.loads(x)
+            for f in srv.files.values()
+            if f["purpose"] == "batch"
+            for x in f["data"].decode().splitlines()
+        ]
     assert {s["url"] for s in sent} == {"/v1/images/generations"}
     assert {s["body"]["model"] for s in sent} == {"gpt-image-2"}
     assert proc.returncode == 3 and "at the batch price" in proc.stderr
@@ -110,8 +118,9 @@ def test_a_kill_before_batches_create_submits_the_same_requests_once(tmp_path):
 
 def test_an_expired_batch_s_unanswered_requests_get_their_next_attempt(tmp_path):
     out = tmp_path / "DGM4"
-    with FakeOpenAIServer(images="composite", api_key=KEY, batch_polls=0,
-                          batch_expire_after=3) as srv:
+    with FakeOpenAIServer(
+        images="composite", api_key=KEY, batch_polls=0, batch_expire_after=3
+    ) as srv:
         codes = [_batch(out, srv).returncode for _ in range(4)]
         submitted = list(srv.batch_lines)
         statuses = [b["status"] for b in srv.batches.values()]
@@ -120,6 +129,9 @@ def test_an_expired_batch_s_unanswered_requests_get_their_next_attempt(tmp_path)
     retried = {c.split("#")[0] for c in submitted if c.endswith("#1")}
     assert len(retried) == 4  # the 4 of 7 requests the expired batch never answered
     records = read_jsonl(out / METADATA_JSONL)
-    assert Counter(r["fake_cls"] for r in records) == {"origin": 3, "text_attribute": 2,
-                                                      "text_swap": 2}
+    assert Counter(r["fake_cls"] for r in records) == {
+        "origin": 3,
+        "text_attribute": 2,
+        "text_swap": 2,
+    }
     assert validate_store(out) == []

@@ -227,13 +227,25 @@ def test_generate_fills_the_store_first(tmp_path):
     import json
 
     root = tmp_path / "fresh" / "DGM4"
-    knobs = {"target_literal": 1, "target_inv_emo": 1, "TARGET_IRRELEV": 2,
-             "BACKEND": "composite", "SEED": 99, "COMPOSITE_FAULT_RATE": 0.0}
-    b = _prepare(root, tmp_path / "cache", config_name="text_swap", generate=True,
-                 generator_knobs=knobs)
+    knobs = {
+        "target_literal": 1,
+        "target_inv_emo": 1,
+        "TARGET_IRRELEV": 2,
+        "BACKEND": "composite",
+        "SEED": 99,
+        "COMPOSITE_FAULT_RATE": 0.0,
+    }
+    b = _prepare(
+        root, tmp_path / "cache", config_name="text_swap", generate=True, generator_knobs=knobs
+    )
     assert sum(b.info.splits[s].num_examples for s in b.info.splits) == 2
     records = [json.loads(x) for x in (root / "metadata.jsonl").read_text().splitlines()]
-    assert sorted(r["fake_cls"] for r in records) == ["origin", "text_attribute", "text_swap", "text_swap"]
+    assert sorted(r["fake_cls"] for r in records) == [
+        "origin",
+        "text_attribute",
+        "text_swap",
+        "text_swap",
+    ]
     assert all(r["seed"] == 99 and r["backend"] == "composite" for r in records)
     _prepare(root, tmp_path / "cache2", config_name="origin", generate=True, generator_knobs=knobs)
     runs = [json.loads(x) for x in (root / "runs.jsonl").read_text().splitlines()]
@@ -258,8 +270,9 @@ def test_as_dataset_without_split_on_a_small_store(tmp_path):
     b = _prepare(fs.root, tmp_path / "cache", config_name="origin")
     dd = b.as_dataset()
     assert sum(len(ds) for ds in dd.values()) == 1
-    assert set(dd) == {split_of(r["id"], (0.8, 0.1, 0.1)) for r in fs.records
-                       if r["fake_cls"] == "origin"}
+    assert set(dd) == {
+        split_of(r["id"], (0.8, 0.1, 0.1)) for r in fs.records if r["fake_cls"] == "origin"
+    }
 
 
 def test_a_config_with_no_samples_is_one_clear_error(tmp_path):

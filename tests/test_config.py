@@ -18,12 +18,14 @@ def test_defaults_follow_the_seed_except_seed_and_targets():
     assert (cfg.TEXT_CONF_THRESH, cfg.OCR_SCALE, cfg.OCR_MAX_PASSES) == (60, 2, 1)
     assert (cfg.PHASH_DISTANCE_MAX, cfg.GEN_QUALITY, cfg.MAX_IMAGE_CALLS) == (3, "low", None)
     assert cfg.MISPLACED_BG_RATE == 1.0 and cfg.STRICT_NO_TEXT is False
-    assert Path("DGM4") == cfg.OUT_ROOT and cfg.GEN_MODEL == "gpt-image-2"  # gpt-image-1 is shut down
+    assert (
+        Path("DGM4") == cfg.OUT_ROOT and cfg.GEN_MODEL == "gpt-image-2"
+    )  # gpt-image-1 is shut down
 
 
 def test_precedence_cli_over_env_over_toml(tmp_path):
     toml = tmp_path / "run.toml"
-    toml.write_text('SEED = 1\nconcurrency = 2\nMISPLACED_BG_RATE = 0.5\nSTRICT_NO_TEXT = true\n')
+    toml.write_text("SEED = 1\nconcurrency = 2\nMISPLACED_BG_RATE = 0.5\nSTRICT_NO_TEXT = true\n")
     env = {"DGM4PLUS_CONCURRENCY": "3", "DGM4PLUS_SEED": "7", "UNRELATED": "x"}
     cfg = load_config(cli={"SEED": "9"}, env=env, toml_path=toml)
     assert cfg.SEED == 9  # CLI wins

@@ -30,8 +30,27 @@ WORLDCITIES = (
 
 def geonames_line(name: str, cc: str, admin1: str, pop: int, asciiname: str | None = None) -> str:
     ascii_col = name if asciiname is None else asciiname
-    cols = ["1", name, ascii_col, "", "0", "0", "P", "PPL", cc, "", admin1, "", "", "", str(pop),
-            "", "10", "UTC", "2024-01-01"]
+    cols = [
+        "1",
+        name,
+        ascii_col,
+        "",
+        "0",
+        "0",
+        "P",
+        "PPL",
+        cc,
+        "",
+        admin1,
+        "",
+        "",
+        "",
+        str(pop),
+        "",
+        "10",
+        "UTC",
+        "2024-01-01",
+    ]
     assert len(cols) == 19
     return "\t".join(cols)
 
@@ -47,14 +66,25 @@ def test_worldcities_reader_and_datelines(tmp_path):
 
 def test_cities1000_reader(tmp_path):
     path = tmp_path / "cities1000.txt"
-    path.write_text("\n".join([geonames_line("Springfield", "US", "IL", 114000),
-                               geonames_line("Gdańsk", "PL", "82", 470000, "Gdansk"),
-                               # an empty asciiname column: the UTF-8 name is folded instead
-                               geonames_line("Xi’an", "CN", "26", 9600000, ""),
-                               geonames_line("Paris", "FR", "11", 2100000)]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                geonames_line("Springfield", "US", "IL", 114000),
+                geonames_line("Gdańsk", "PL", "82", 470000, "Gdansk"),
+                # an empty asciiname column: the UTF-8 name is folded instead
+                geonames_line("Xi’an", "CN", "26", 9600000, ""),
+                geonames_line("Paris", "FR", "11", 2100000),
+            ]
+        )
+        + "\n"
+    )
     got = {c.name: c.dateline() for c in read_cities1000(path)}
-    assert got == {"Springfield": "SPRINGFIELD, Ill.", "Gdansk": "GDANSK, Poland",
-                   "Xi'an": "XI'AN, China", "Paris": "PARIS"}
+    assert got == {
+        "Springfield": "SPRINGFIELD, Ill.",
+        "Gdansk": "GDANSK, Poland",
+        "Xi'an": "XI'AN, China",
+        "Paris": "PARIS",
+    }
 
 
 def test_malformed_files_name_file_and_line(tmp_path):

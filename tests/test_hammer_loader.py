@@ -71,9 +71,18 @@ def hammer_load(base: Path, ann_files: list[str], locale: str = "cp1252") -> lis
         for part in rec["fake_cls"].split("&"):
             if part in MULTI:
                 multi[MULTI[part]] = 1
-        items.append({"rec": rec, "caption": caption, "vector": vector, "box": box,
-                      "real_fake": 0 if rec["fake_cls"] == "orig" else 1, "multi": multi,
-                      "W": W, "H": H})
+        items.append(
+            {
+                "rec": rec,
+                "caption": caption,
+                "vector": vector,
+                "box": box,
+                "real_fake": 0 if rec["fake_cls"] == "orig" else 1,
+                "multi": multi,
+                "W": W,
+                "H": H,
+            }
+        )
     return items
 
 
@@ -87,8 +96,10 @@ def test_export_is_hammers_datasets_folder_as_is(store, tmp_path):
     for name in ("train", "val", "test"):
         raw = (tmp_path / "datasets" / "DGM4" / "metadata" / f"{name}.json").read_bytes()
         assert raw.isascii()  # no locale can misread it
-    items = {split: hammer_load(tmp_path, files) for split, files in
-             (("train", TRAIN), ("val", VAL), ("test", TEST))}
+    items = {
+        split: hammer_load(tmp_path, files)
+        for split, files in (("train", TRAIN), ("val", VAL), ("test", TEST))
+    }
     assert all(items.values())  # 30 per class give all three splits
     loaded = [it for split in items.values() for it in split]
     assert len(loaded) == len(store.records)
@@ -96,8 +107,11 @@ def test_export_is_hammers_datasets_folder_as_is(store, tmp_path):
         rec = it["rec"]
         assert rec["fake_cls"] in ("origin", "text_attribute", "text_swap")
         assert it["box"] == [0.0, 0.0, 0.0, 0.0]  # [] -> HAMMER's zero box
-        expected = {"origin": [0, 0, 0, 0], "text_attribute": [0, 0, 0, 1],
-                    "text_swap": [0, 0, 1, 0]}[rec["fake_cls"]]
+        expected = {
+            "origin": [0, 0, 0, 0],
+            "text_attribute": [0, 0, 0, 1],
+            "text_swap": [0, 0, 1, 0],
+        }[rec["fake_cls"]]
         assert it["multi"] == expected
         assert it["real_fake"] == 1  # 'origin' is not DGM4's 'orig': HAMMER counts it fake
         words = it["caption"].split(" ")
@@ -111,20 +125,46 @@ def _tiny_dgm4(datasets: Path) -> None:
     """Three DGM4-shaped records in DGM4's own folders, with DGM4's conventions."""
     recs = {
         "train": [
-            {"id": 1, "image": "DGM4/origin/guardian/0001.jpg", "text": "A minister speaks in London.",
-             "fake_cls": "orig", "fake_image_box": [], "fake_text_pos": [], "mtcnn_boxes": []},
-            {"id": 2, "image": "DGM4/manipulation/simswap/0002.jpg",
-             "text": "Fans cheer at the stadium in Leeds.", "fake_cls": "face_swap",
-             "fake_image_box": [40, 30, 120, 130], "fake_text_pos": [], "mtcnn_boxes": []},
+            {
+                "id": 1,
+                "image": "DGM4/origin/guardian/0001.jpg",
+                "text": "A minister speaks in London.",
+                "fake_cls": "orig",
+                "fake_image_box": [],
+                "fake_text_pos": [],
+                "mtcnn_boxes": [],
+            },
+            {
+                "id": 2,
+                "image": "DGM4/manipulation/simswap/0002.jpg",
+                "text": "Fans cheer at the stadium in Leeds.",
+                "fake_cls": "face_swap",
+                "fake_image_box": [40, 30, 120, 130],
+                "fake_text_pos": [],
+                "mtcnn_boxes": [],
+            },
         ],
         "val": [
-            {"id": 3, "image": "DGM4/origin/guardian/0003.jpg",
-             "text": "Farmers protest outside parliament.", "fake_cls": "text_swap",
-             "fake_image_box": [], "fake_text_pos": [0, 1], "mtcnn_boxes": []},
+            {
+                "id": 3,
+                "image": "DGM4/origin/guardian/0003.jpg",
+                "text": "Farmers protest outside parliament.",
+                "fake_cls": "text_swap",
+                "fake_image_box": [],
+                "fake_text_pos": [0, 1],
+                "mtcnn_boxes": [],
+            },
         ],
         "test": [
-            {"id": 4, "image": "DGM4/origin/guardian/0004.jpg", "text": "A ferry docks at dawn.",
-             "fake_cls": "orig", "fake_image_box": [], "fake_text_pos": [], "mtcnn_boxes": []},
+            {
+                "id": 4,
+                "image": "DGM4/origin/guardian/0004.jpg",
+                "text": "A ferry docks at dawn.",
+                "fake_cls": "orig",
+                "fake_image_box": [],
+                "fake_text_pos": [],
+                "mtcnn_boxes": [],
+            },
         ],
     }
     for split, rows in recs.items():

@@ -63,7 +63,9 @@ def labelled_text(tok: Tokenizer, text: str, fake_text_pos: list[int]) -> list[s
     enc = tok.encode(caption)
     word_ids = enc.word_ids[1:-1]  # text_input_adjust drops [CLS] and [SEP]
     tokens = enc.tokens[1:-1]
-    positions = [p for i, flag in enumerate(vector) if flag for p, w in enumerate(word_ids) if w == i]
+    positions = [
+        p for i, flag in enumerate(vector) if flag for p, w in enumerate(word_ids) if w == i
+    ]
     words: list[str] = []
     for p in positions:
         piece = tokens[p]
@@ -137,8 +139,12 @@ def test_a_typographic_apostrophe_would_shift_every_later_label(wordpiece):
 @pytest.mark.parametrize("rule", ["all", "diff"])
 def test_a_3000_item_plan_is_token_exact_headline_length_and_varied(cities, rule):
     cfg = load_config(
-        cli={"TARGET_LITERAL": 1000, "TARGET_INV_EMO": 1000, "TARGET_IRRELEV": 1000,
-             "TEXT_SWAP_SPANS": rule},
+        cli={
+            "TARGET_LITERAL": 1000,
+            "TARGET_INV_EMO": 1000,
+            "TARGET_IRRELEV": 1000,
+            "TEXT_SWAP_SPANS": rule,
+        },
         env={},
     )
     by_cls: dict[str, list] = {}
@@ -150,8 +156,11 @@ def test_a_3000_item_plan_is_token_exact_headline_length_and_varied(cities, rule
         exact = [hammer_span_problems(i.text, list(i.fake_text_pos)) == [] for i in items]
         assert all(exact), cls
         if rule == "all" or cls != "text_swap":  # the diff rule has its own test above
-            wrong = [i.text for i in items
-                     if hammer_marked_words(i.text, list(i.fake_text_pos)) != intended_words(i)]
+            wrong = [
+                i.text
+                for i in items
+                if hammer_marked_words(i.text, list(i.fake_text_pos)) != intended_words(i)
+            ]
             assert wrong == [], (cls, wrong[:3])
         lengths = [len(dgm4_words(i.text)) for i in items]
         inside = sum(HEADLINE_MIN_WORDS <= n <= HEADLINE_MAX_WORDS for n in lengths)
@@ -196,8 +205,19 @@ def test_a_store_keeps_one_text_swap_rule(tmp_path):
     from conftest import run_cli
 
     out = str(tmp_path / "DGM4")
-    common = ("generate", "--backend", "composite", "--out", out, "--origin", "0",
-              "--text-attribute", "0", "--composite-fault-rate", "0")
+    common = (
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        out,
+        "--origin",
+        "0",
+        "--text-attribute",
+        "0",
+        "--composite-fault-rate",
+        "0",
+    )
     first = run_cli(*common, "--text-swap", "1")
     assert first.returncode == 0, first.stderr
     mixed = run_cli(*common, "--text-swap", "2", "--text-swap-spans", "diff")

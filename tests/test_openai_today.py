@@ -50,7 +50,11 @@ def test_every_model_the_sdk_names_is_in_the_table():
     assert MODELS["gpt-image-1"].shutdown == date(2026, 10, 23)
     assert MODELS["dall-e-3"].shutdown == date(2026, 5, 12)
     current = [m for m in MODELS.values() if m.shutdown is None]
-    assert {m.name for m in current} >= {"gpt-image-2", "gpt-image-2.5-flare", "gpt-image-2.6-flare"}
+    assert {m.name for m in current} >= {
+        "gpt-image-2",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.6-flare",
+    }
     assert all(m.prices is not None and m.prices.as_of for m in current)
 
 
@@ -125,7 +129,9 @@ def test_default_run_sends_a_current_model_and_reports_dollars_from_usage(tmp_pa
     price = Pricer("gpt-image-2", "1024x1024", "low")
     assert run["cost_estimate_usd"] == pytest.approx(price.estimate(), rel=1e-6)
     assert run["cost_is_estimate"] is True and run["model"] == "gpt-image-2"
-    assert run["tokens"]["images"] == len(sent) - 2 and run["tokens"]["output"] == 272 * (len(sent) - 2)
+    assert run["tokens"]["images"] == len(sent) - 2 and run["tokens"]["output"] == 272 * (
+        len(sent) - 2
+    )
     assert "cost $" in proc.stderr and "estimate" in proc.stderr
     records = read_jsonl(out / METADATA_JSONL)
     assert {r["model"] for r in records} == {"gpt-image-2"}
@@ -134,8 +140,16 @@ def test_default_run_sends_a_current_model_and_reports_dollars_from_usage(tmp_pa
 def test_a_shut_down_model_stops_before_any_request(tmp_path):
     out = tmp_path / "DGM4"
     with FakeOpenAIServer() as srv:
-        proc = run_cli("generate", "--out", str(out), *SMALL, "--gen-model", "gpt-image-1",
-                       "--no-progress", env=_env(srv))
+        proc = run_cli(
+            "generate",
+            "--out",
+            str(out),
+            *SMALL,
+            "--gen-model",
+            "gpt-image-1",
+            "--no-progress",
+            env=_env(srv),
+        )
         assert srv.request_count == 0
     assert proc.returncode == 2
     lines = _lines(proc.stderr)
@@ -146,8 +160,13 @@ def test_a_shut_down_model_stops_before_any_request(tmp_path):
 
 def test_the_fake_server_answers_404_for_shut_down_models():
     async def go(srv):
-        backend = OpenAIBackend(api_key=KEY, base_url=srv.base_url, budget=CallBudget(3),
-                                model="gpt-image-9-future", notice=lambda line: None)
+        backend = OpenAIBackend(
+            api_key=KEY,
+            base_url=srv.base_url,
+            budget=CallBudget(3),
+            model="gpt-image-9-future",
+            notice=lambda line: None,
+        )
         backend.model = "gpt-image-1"  # as if the table were out of date: the API says no
         try:
             return await backend.generate(_req())
@@ -165,9 +184,21 @@ def test_the_fake_server_answers_404_for_shut_down_models():
 def test_an_unknown_model_passes_with_one_notice(tmp_path):
     out = tmp_path / "DGM4"
     with FakeOpenAIServer(images="composite") as srv:
-        proc = run_cli("generate", "--out", str(out), "--origin", "1", "--text-attribute", "0",
-                       "--text-swap", "0", "--gen-model", "gpt-image-7-preview", "--no-progress",
-                       env=_env(srv))
+        proc = run_cli(
+            "generate",
+            "--out",
+            str(out),
+            "--origin",
+            "1",
+            "--text-attribute",
+            "0",
+            "--text-swap",
+            "0",
+            "--gen-model",
+            "gpt-image-7-preview",
+            "--no-progress",
+            env=_env(srv),
+        )
         assert {r["model"] for r in srv.requests} == {"gpt-image-7-preview"}
     assert proc.returncode == 0, proc.stderr
     notices = [x for x in proc.stderr.splitlines() if "not in the model table" in x]
@@ -177,15 +208,30 @@ def test_an_unknown_model_passes_with_one_notice(tmp_path):
     assert "unknown cost" in format_cost(run)
     # --max-cost cannot cap what cannot be priced
     with FakeOpenAIServer() as srv:
-        proc = run_cli("generate", "--out", str(out), "--gen-model", "gpt-image-7-preview",
-                       "--max-cost", "1", env=_env(srv))
+        proc = run_cli(
+            "generate",
+            "--out",
+            str(out),
+            "--gen-model",
+            "gpt-image-7-preview",
+            "--max-cost",
+            "1",
+            env=_env(srv),
+        )
         assert srv.request_count == 0
     assert proc.returncode == 2 and "MAX_COST" in proc.stderr
 
 
 def _req(k: int = 0) -> ImageRequest:
-    return ImageRequest(prompt=f"a nurse on the moon, take {k}", plan_key=f"origin/{k}", seed=1,
-                        attempt=0, num_people=1, backdrop="the moon", backdrop_kind="absurd")
+    return ImageRequest(
+        prompt=f"a nurse on the moon, take {k}",
+        plan_key=f"origin/{k}",
+        seed=1,
+        attempt=0,
+        num_people=1,
+        backdrop="the moon",
+        backdrop_kind="absurd",
+    )
 
 
 def test_max_cost_is_never_exceeded_at_concurrency_8(tmp_path):
@@ -193,9 +239,23 @@ def test_max_cost_is_never_exceeded_at_concurrency_8(tmp_path):
     price = Pricer("gpt-image-2", "1024x1024", "low")
     cap = 5.5 * price.estimate()  # room for a few images, not for the 30 asked
     with FakeOpenAIServer(images="composite", latency=0.05) as srv:
-        proc = run_cli("generate", "--out", str(out), "--origin", "10", "--text-attribute", "10",
-                       "--text-swap", "10", "--concurrency", "8", "--max-cost", f"{cap:.6f}",
-                       "--no-progress", env=_env(srv))
+        proc = run_cli(
+            "generate",
+            "--out",
+            str(out),
+            "--origin",
+            "10",
+            "--text-attribute",
+            "10",
+            "--text-swap",
+            "10",
+            "--concurrency",
+            "8",
+            "--max-cost",
+            f"{cap:.6f}",
+            "--no-progress",
+            env=_env(srv),
+        )
         served = [r for r, a in zip(srv.requests, srv.answers, strict=True) if a == "ok"]
     assert proc.returncode == 3, proc.stderr
     run = read_jsonl(out / RUNS_JSONL)[-1]
@@ -220,8 +280,18 @@ def test_a_redirecting_gateway_never_gets_more_than_max_image_calls(tmp_path):
     out = tmp_path / "DGM4"
     with FakeOpenAIServer() as srv:
         srv.inject(*[("redirect", 307)] * 40)
-        proc = run_cli("generate", "--out", str(out), *SMALL, "--max-image-calls", "2",
-                       "--concurrency", "4", "--no-progress", env=_env(srv))
+        proc = run_cli(
+            "generate",
+            "--out",
+            str(out),
+            *SMALL,
+            "--max-image-calls",
+            "2",
+            "--concurrency",
+            "4",
+            "--no-progress",
+            env=_env(srv),
+        )
         posts = srv.generation_count
     assert posts <= 2, posts  # following the redirects sent 8 POSTs here before
     assert proc.returncode == 2
@@ -234,9 +304,20 @@ def test_debug_logs_of_the_sdk_never_show_the_key(tmp_path):
     out = tmp_path / "DGM4"
     with FakeOpenAIServer(images="composite", echo_key_in_request_id=True) as srv:
         srv.inject(("500",), ("401",))
-        proc = run_cli("generate", "--out", str(out), "--origin", "2", "--text-attribute", "0",
-                       "--text-swap", "0", "-vv", "--no-progress",
-                       env=_env(srv, OPENAI_LOG="debug", HF_TOKEN="hf_SECRETSECRETSECRET1"))
+        proc = run_cli(
+            "generate",
+            "--out",
+            str(out),
+            "--origin",
+            "2",
+            "--text-attribute",
+            "0",
+            "--text-swap",
+            "0",
+            "-vv",
+            "--no-progress",
+            env=_env(srv, OPENAI_LOG="debug", HF_TOKEN="hf_SECRETSECRETSECRET1"),
+        )
         assert srv.generation_count >= 2
     text = proc.stdout + proc.stderr
     assert "request_id" in text and "req_" in text  # the SDK's debug lines were printed
@@ -252,8 +333,9 @@ def test_debug_logs_of_the_sdk_never_show_the_key(tmp_path):
 def test_dry_run_makes_no_request_and_prints_dollars(tmp_path):
     out = tmp_path / "DGM4"
     with FakeOpenAIServer() as srv:
-        proc = run_cli("generate", "--dry-run", "--out", str(out), "--images-per-minute", "5",
-                       env=_env(srv))
+        proc = run_cli(
+            "generate", "--dry-run", "--out", str(out), "--images-per-minute", "5", env=_env(srv)
+        )
         batch = run_cli("generate", "--dry-run", "--batch", "--out", str(out), env=_env(srv))
         assert srv.request_count == 0
     assert proc.returncode == 0, proc.stderr
@@ -276,13 +358,27 @@ def test_dry_run_uses_the_store_s_measured_acceptance_and_tokens(tmp_path):
         assert proc.returncode == 0, proc.stderr
         run = read_jsonl(out / RUNS_JSONL)[-1]
         before = srv.request_count
-        dry = run_cli("generate", "--dry-run", "--out", str(out), "--origin", "10",
-                      "--text-attribute", "1", "--text-swap", "1", "--max-image-calls", "50",
-                      env=_env(srv))
+        dry = run_cli(
+            "generate",
+            "--dry-run",
+            "--out",
+            str(out),
+            "--origin",
+            "10",
+            "--text-attribute",
+            "1",
+            "--text-swap",
+            "1",
+            "--max-image-calls",
+            "50",
+            env=_env(srv),
+        )
         assert srv.request_count == before
     assert dry.returncode == 0, dry.stderr
     rate = run["accepted"] / run["calls"]
-    assert f"measured in this store: {run['accepted']} accepted of {run['calls']} calls" in dry.stdout
+    assert (
+        f"measured in this store: {run['accepted']} accepted of {run['calls']} calls" in dry.stdout
+    )
     assert f"expected calls: {-(-8 // rate):.0f}" in dry.stdout.replace(".0 ", " ")
     assert "measured mean tokens per image" in dry.stdout and "no spend cap" not in dry.stdout
 
@@ -291,8 +387,20 @@ def test_runs_jsonl_lines_are_json(tmp_path):
     """(The cost fields are plain JSON numbers the release card can sum.)"""
     out = tmp_path / "DGM4"
     with FakeOpenAIServer(images="composite") as srv:
-        run_cli("generate", "--out", str(out), "--origin", "1", "--text-attribute", "0",
-                "--text-swap", "0", "--no-progress", env=_env(srv), check=True)
+        run_cli(
+            "generate",
+            "--out",
+            str(out),
+            "--origin",
+            "1",
+            "--text-attribute",
+            "0",
+            "--text-swap",
+            "0",
+            "--no-progress",
+            env=_env(srv),
+            check=True,
+        )
     line = (out / RUNS_JSONL).read_text().splitlines()[-1]
     run = json.loads(line)
     assert isinstance(run["cost_usd"], float) and run["batch"] is False

@@ -70,8 +70,13 @@ def test_a_429_pauses_everyone_and_slows_the_rate():
 def test_headers_set_and_cap_the_rate():
     clock = Clock()
     pacer = Pacer(None, clock=clock, sleep=clock.sleep)
-    pacer.on_headers({"x-ratelimit-limit-images": "30", "x-ratelimit-remaining-images": "12",
-                      "x-ratelimit-reset-images": "4s"})
+    pacer.on_headers(
+        {
+            "x-ratelimit-limit-images": "30",
+            "x-ratelimit-remaining-images": "12",
+            "x-ratelimit-reset-images": "4s",
+        }
+    )
     assert pacer.per_minute == pytest.approx(30.0)
     fast = Pacer(600, clock=clock, sleep=clock.sleep)
     fast.on_headers({"X-RateLimit-Limit-Images": "60"})
@@ -104,17 +109,29 @@ def test_without_a_rate_the_first_request_goes_alone():
 
 
 def _req(k: int) -> ImageRequest:
-    return ImageRequest(prompt=f"p {k}", plan_key=f"origin/{k}", seed=1, attempt=0,
-                        num_people=1, backdrop="x", backdrop_kind="absurd")
+    return ImageRequest(
+        prompt=f"p {k}",
+        plan_key=f"origin/{k}",
+        seed=1,
+        attempt=0,
+        num_people=1,
+        backdrop="x",
+        backdrop_kind="absurd",
+    )
 
 
 def test_paced_backend_is_not_answered_429_by_a_rate_limited_server():
     """12 images at 600/min (10/s, bucket of 2) with 12 requests at once: none answered 429."""
 
     async def go(srv: FakeOpenAIServer, pacer: Pacer | None) -> int:
-        backend = OpenAIBackend(api_key="sk-test-pacing-1234", base_url=srv.base_url,
-                                budget=CallBudget(None), pacer=pacer, max_retries=30,
-                                backoff_max=0.5)
+        backend = OpenAIBackend(
+            api_key="sk-test-pacing-1234",
+            base_url=srv.base_url,
+            budget=CallBudget(None),
+            pacer=pacer,
+            max_retries=30,
+            backoff_max=0.5,
+        )
         try:
             out = await asyncio.gather(*(backend.generate(_req(k)) for k in range(12)))
         finally:

@@ -21,8 +21,15 @@ from generator.validate import validate_store
 
 
 def composite_cfg(out: Path, n: int = 3, **kw):
-    knobs = {"BACKEND": "composite", "OUT_ROOT": out, "TARGET_LITERAL": n, "TARGET_INV_EMO": n,
-             "TARGET_IRRELEV": n, "SEED": 777, "COMPOSITE_FAULT_RATE": 0.3}
+    knobs = {
+        "BACKEND": "composite",
+        "OUT_ROOT": out,
+        "TARGET_LITERAL": n,
+        "TARGET_INV_EMO": n,
+        "TARGET_IRRELEV": n,
+        "SEED": 777,
+        "COMPOSITE_FAULT_RATE": 0.3,
+    }
     knobs.update(kw)
     return load_config(cli=knobs)
 
@@ -41,7 +48,11 @@ def sequential_store(tmp_path_factory) -> Path:
 def test_composite_run_builds_exact_targets_and_validates(sequential_store):
     root = sequential_store
     records = read_jsonl(root / METADATA_JSONL)
-    assert Counter(r["fake_cls"] for r in records) == {"origin": 3, "text_attribute": 3, "text_swap": 3}
+    assert Counter(r["fake_cls"] for r in records) == {
+        "origin": 3,
+        "text_attribute": 3,
+        "text_swap": 3,
+    }
     assert validate_store(root) == []
     for r in records:
         assert r["image"].startswith("DGM4/")
@@ -54,7 +65,8 @@ def test_composite_run_builds_exact_targets_and_validates(sequential_store):
     assert run["attempts_rejected"]["faces"] + run["attempts_rejected"]["quality"] > 0
     assert run["regenerations"] > 0
     assert run["calls"] == run["accepted"] + sum(run["attempts_rejected"].values()) - (
-        run["rejected"]["duplicate_image"] + run["rejected"]["duplicate_caption"])
+        run["rejected"]["duplicate_image"] + run["rejected"]["duplicate_caption"]
+    )
 
 
 def test_concurrency_does_not_change_the_accepted_keys(sequential_store, tmp_path):
@@ -122,8 +134,21 @@ def test_corrupt_metadata_line_is_one_line_exit_2_and_nothing_changes(sequential
     lines[2] = "{not json\n"
     (out / METADATA_JSONL).write_text("".join(lines))
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    proc = run_cli("generate", "--backend", "composite", "--out", str(out), "--seed", "777",
-                   "--origin", "3", "--text-attribute", "3", "--text-swap", "3")
+    proc = run_cli(
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        str(out),
+        "--seed",
+        "777",
+        "--origin",
+        "3",
+        "--text-attribute",
+        "3",
+        "--text-swap",
+        "3",
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "metadata.jsonl:3" in proc.stderr
@@ -131,15 +156,34 @@ def test_corrupt_metadata_line_is_one_line_exit_2_and_nothing_changes(sequential
 
 
 def test_store_refuses_another_seed(sequential_store):
-    proc = run_cli("generate", "--backend", "composite", "--out", str(sequential_store),
-                   "--seed", "1", "--origin", "3", "--text-attribute", "3", "--text-swap", "3")
+    proc = run_cli(
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        str(sequential_store),
+        "--seed",
+        "1",
+        "--origin",
+        "3",
+        "--text-attribute",
+        "3",
+        "--text-swap",
+        "3",
+    )
     assert proc.returncode == 2 and "SEED=777" in proc.stderr
 
 
 def test_strict_no_text_scrubs_composite_signage(tmp_path):
     out = tmp_path / "DGM4"
-    cfg = composite_cfg(out, n=2, STRICT_NO_TEXT=True, COMPOSITE_SIGNAGE_RATE=1.0,
-                        COMPOSITE_FAULT_RATE=0.0, CONCURRENCY=2)
+    cfg = composite_cfg(
+        out,
+        n=2,
+        STRICT_NO_TEXT=True,
+        COMPOSITE_SIGNAGE_RATE=1.0,
+        COMPOSITE_FAULT_RATE=0.0,
+        CONCURRENCY=2,
+    )
     fill_store(cfg, progress=False)
     from PIL import Image
 
@@ -150,13 +194,20 @@ def test_strict_no_text_scrubs_composite_signage(tmp_path):
     assert len(records) == 6 or run["rejected"]["ocr"] > 0
     for r in records:
         with Image.open(out.parent / r["image"]) as im:
-            assert readable_words(im.convert("RGB"), r["mtcnn_boxes"], conf_thresh=60, scale=2) == []
+            assert (
+                readable_words(im.convert("RGB"), r["mtcnn_boxes"], conf_thresh=60, scale=2) == []
+            )
 
 
 def _kill_after(out: Path, n_lines: int, args: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGM4PLUS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator.cli", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     meta = out / METADATA_JSONL
     deadline = time.time() + 240
     try:
@@ -172,9 +223,27 @@ def _kill_after(out: Path, n_lines: int, args: list[str]) -> None:
 
 def test_sigkill_at_several_points_then_resume(sequential_store, tmp_path):
     out = tmp_path / "DGM4"
-    args = ["generate", "--backend", "composite", "--out", str(out), "--seed", "777",
-            "--origin", "3", "--text-attribute", "3", "--text-swap", "3",
-            "--composite-fault-rate", "0.3", "--concurrency", "4", "--snap-every", "2"]
+    args = [
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        str(out),
+        "--seed",
+        "777",
+        "--origin",
+        "3",
+        "--text-attribute",
+        "3",
+        "--text-swap",
+        "3",
+        "--composite-fault-rate",
+        "0.3",
+        "--concurrency",
+        "4",
+        "--snap-every",
+        "2",
+    ]
     for n in (1, 3, 6):
         _kill_after(out, n, args)
     proc = run_cli(*args, check=True)
@@ -190,8 +259,21 @@ def test_renamed_store_is_refused_not_emptied(sequential_store, tmp_path):
     out = tmp_path / "renamed"
     shutil.copytree(sequential_store, out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    proc = run_cli("generate", "--backend", "composite", "--out", str(out), "--seed", "777",
-                   "--origin", "3", "--text-attribute", "3", "--text-swap", "3")
+    proc = run_cli(
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        str(out),
+        "--seed",
+        "777",
+        "--origin",
+        "3",
+        "--text-attribute",
+        "3",
+        "--text-swap",
+        "3",
+    )
     assert proc.returncode == 2 and "renamed from 'DGM4'" in proc.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
@@ -201,10 +283,34 @@ def test_signal_finishes_in_flight_snapshots_and_exits_130(tmp_path, sig):
     out = tmp_path / "DGM4"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGM4PLUS_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generator.cli", "generate", "--backend", "composite", "--out",
-         str(out), "--seed", "777", "--origin", "30", "--text-attribute", "30", "--text-swap",
-         "30", "--concurrency", "2", "--snap-every", "1000"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "generator.cli",
+            "generate",
+            "--backend",
+            "composite",
+            "--out",
+            str(out),
+            "--seed",
+            "777",
+            "--origin",
+            "30",
+            "--text-attribute",
+            "30",
+            "--text-swap",
+            "30",
+            "--concurrency",
+            "2",
+            "--snap-every",
+            "1000",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     meta = out / METADATA_JSONL
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:

@@ -13,14 +13,38 @@ from generator.plan import iter_plan, plan_item
 from generator.text.datelines import load_cities
 from generator.text.tokenize import dgm4_words
 
-KEYS = {"plan_key", "fake_cls", "text", "fake_text_pos", "literal_text", "prompt", "backdrop",
-        "backdrop_kind", "shot", "lighting", "dateline", "role", "event", "num_people"}
+KEYS = {
+    "plan_key",
+    "fake_cls",
+    "text",
+    "fake_text_pos",
+    "literal_text",
+    "prompt",
+    "backdrop",
+    "backdrop_kind",
+    "shot",
+    "lighting",
+    "dateline",
+    "role",
+    "event",
+    "num_people",
+}
 
 
 @pytest.fixture(scope="module")
 def full_plan() -> list[dict]:
-    proc = run_cli("plan", "--seed", "123456789", "--origin", "1000", "--text-attribute", "1000",
-                   "--text-swap", "1000", check=True)
+    proc = run_cli(
+        "plan",
+        "--seed",
+        "123456789",
+        "--origin",
+        "1000",
+        "--text-attribute",
+        "1000",
+        "--text-swap",
+        "1000",
+        check=True,
+    )
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
@@ -45,7 +69,7 @@ def test_full_plan_has_3000_valid_lines(full_plan):
             # the add-on is exactly what follows the literal headline (minus its final period)
             literal = item["literal_text"].rstrip(".")
             assert item["text"].startswith(literal)
-            assert marked == dgm4_words(item["text"][len(literal):])
+            assert marked == dgm4_words(item["text"][len(literal) :])
         else:
             # the swapped words are the whole headline after the dateline separator
             head = item["text"]
@@ -59,8 +83,19 @@ def test_full_plan_has_3000_valid_lines(full_plan):
 
 
 def test_plan_is_byte_identical_across_runs(full_plan):
-    again = run_cli("plan", "--seed", "123456789", "--origin", "1000", "--text-attribute", "1000",
-                    "--text-swap", "1000", check=True, env={"PYTHONHASHSEED": "12345"})
+    again = run_cli(
+        "plan",
+        "--seed",
+        "123456789",
+        "--origin",
+        "1000",
+        "--text-attribute",
+        "1000",
+        "--text-swap",
+        "1000",
+        check=True,
+        env={"PYTHONHASHSEED": "12345"},
+    )
     assert [json.loads(x) for x in again.stdout.splitlines()] == full_plan
     # golden: pins the output on every machine (update only on a deliberate plan change)
     digest = hashlib.sha256(again.stdout.encode()).hexdigest()
@@ -73,11 +108,17 @@ def test_golden_items():
     item = plan_item(cfg, cities, "text_attribute", 0)
     assert item.text == GOLDEN_TA0
     assert item.fake_text_pos == (18, 19, 20)
-    assert [dgm4_words(item.text)[i] for i in item.fake_text_pos] == ["looking", "distinctly", "calm"]
+    assert [dgm4_words(item.text)[i] for i in item.fake_text_pos] == [
+        "looking",
+        "distinctly",
+        "calm",
+    ]
 
 
 def test_plan_items_do_not_depend_on_order_or_counts():
-    cfg = load_config(cli={"SEED": 5, "TARGET_LITERAL": 20, "TARGET_INV_EMO": 20, "TARGET_IRRELEV": 20})
+    cfg = load_config(
+        cli={"SEED": 5, "TARGET_LITERAL": 20, "TARGET_INV_EMO": 20, "TARGET_IRRELEV": 20}
+    )
     cities = load_cities(None)
     big = {i.plan_key: i for i in iter_plan(cfg, cities)}
     small = list(iter_plan(cfg, cities, {"origin": 3, "text_attribute": 0, "text_swap": 7}))
@@ -87,8 +128,15 @@ def test_plan_items_do_not_depend_on_order_or_counts():
 
 
 def test_realistic_rate_is_respected():
-    cfg = load_config(cli={"SEED": 9, "MISPLACED_BG_RATE": 0.3, "TARGET_LITERAL": 600,
-                           "TARGET_INV_EMO": 0, "TARGET_IRRELEV": 0})
+    cfg = load_config(
+        cli={
+            "SEED": 9,
+            "MISPLACED_BG_RATE": 0.3,
+            "TARGET_LITERAL": 600,
+            "TARGET_INV_EMO": 0,
+            "TARGET_IRRELEV": 0,
+        }
+    )
     items = list(iter_plan(cfg, load_cities(None)))
     absurd = sum(i.backdrop_kind == "absurd" for i in items) / len(items)
     assert 0.24 < absurd < 0.36
@@ -104,10 +152,22 @@ def test_em_dash_and_colon():
 
 def test_city_data_flag_and_bad_city_file(tmp_path):
     good = tmp_path / "worldcities.csv"
-    good.write_text('"city","country","iso2","admin_name","population"\n'
-                    '"Mombasa","Kenya","KE","Mombasa","1208333"\n')
-    proc = run_cli("plan", "--origin", "3", "--text-attribute", "0", "--text-swap", "0",
-                   "--city-data", str(good), check=True)
+    good.write_text(
+        '"city","country","iso2","admin_name","population"\n'
+        '"Mombasa","Kenya","KE","Mombasa","1208333"\n'
+    )
+    proc = run_cli(
+        "plan",
+        "--origin",
+        "3",
+        "--text-attribute",
+        "0",
+        "--text-swap",
+        "0",
+        "--city-data",
+        str(good),
+        check=True,
+    )
     assert all(json.loads(x)["dateline"] == "MOMBASA, Kenya" for x in proc.stdout.splitlines())
     bad = tmp_path / "cities1000.txt"
     bad.write_text("1\tOslo\tOslo\n")
@@ -130,7 +190,9 @@ def test_city_data_flag_and_bad_city_file(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path):
-    proc = run_cli(*args, "--out", str(tmp_path / "DGM4")) if args[0] == "generate" else run_cli(*args)
+    proc = (
+        run_cli(*args, "--out", str(tmp_path / "DGM4")) if args[0] == "generate" else run_cli(*args)
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and needle in proc.stderr
     assert not (tmp_path / "DGM4").exists()
@@ -144,7 +206,9 @@ def test_unknown_toml_key_via_cli(tmp_path):
 
 
 def test_openai_backend_without_key_is_one_line(tmp_path):
-    proc = run_cli("generate", "--backend", "openai", "--out", str(tmp_path / "DGM4"), "--origin", "1")
+    proc = run_cli(
+        "generate", "--backend", "openai", "--out", str(tmp_path / "DGM4"), "--origin", "1"
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "OPENAI_API_KEY" in proc.stderr and "--backend composite" in proc.stderr
     assert not (tmp_path / "DGM4").exists()
@@ -152,6 +216,8 @@ def test_openai_backend_without_key_is_one_line(tmp_path):
 
 # Updated for ASCII datelines and the 10-25 word headline budget (issue 9): the city table lost
 # its non-ASCII spellings and a few GeoNames districts, so the same draw lands on another city.
-GOLDEN_TA0 = ("BOADILLA DEL MONTE, Spain — Two radio hosts pose for photographers in a courtroom "
-              "carved from frozen lightning, looking distinctly calm.")
+GOLDEN_TA0 = (
+    "BOADILLA DEL MONTE, Spain — Two radio hosts pose for photographers in a courtroom "
+    "carved from frozen lightning, looking distinctly calm."
+)
 GOLDEN_SHA256 = "14cabfc4fcd449aa14df1552559fcb5e5621e4508e6ab78947199f210541eda2"

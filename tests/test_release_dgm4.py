@@ -87,7 +87,9 @@ def test_splits_match_the_builder(out, store, tmp_path):
     b.download_and_prepare()
     for split in SPLITS:
         ids = set(b.as_dataset(split=split)["id"]) if b.info.splits[split].num_examples else set()
-        rows = json.loads((out / "DGM4" / "metadata" / DGM4_SPLIT_FILES[split]).read_text(encoding="utf-8"))
+        rows = json.loads(
+            (out / "DGM4" / "metadata" / DGM4_SPLIT_FILES[split]).read_text(encoding="utf-8")
+        )
         assert {r["id"] for r in rows} == ids and ids
 
 

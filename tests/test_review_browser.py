@@ -29,10 +29,26 @@ def built_store(tmp_path_factory) -> Path:
     """Six samples through the real pipeline (the `generate` command, in a subprocess: the
     Playwright fixture owns this process's event loop), the gate's rejected attempts kept."""
     out = tmp_path_factory.mktemp("review") / "DGM4"
-    run_cli("generate", "--backend", "composite", "--out", str(out), "--seed", "777",
-            "--origin", str(PER_CLASS), "--text-attribute", str(PER_CLASS), "--text-swap",
-            str(PER_CLASS), "--composite-fault-rate", "0.5", "--keep-rejected", "--no-progress",
-            check=True)
+    run_cli(
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        str(out),
+        "--seed",
+        "777",
+        "--origin",
+        str(PER_CLASS),
+        "--text-attribute",
+        str(PER_CLASS),
+        "--text-swap",
+        str(PER_CLASS),
+        "--composite-fault-rate",
+        "0.5",
+        "--keep-rejected",
+        "--no-progress",
+        check=True,
+    )
     return out
 
 
@@ -57,7 +73,9 @@ class Served:
         self.root = root
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "generator.cli", "review", str(root)],
-            cwd=REPO, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stderr is not None
         line = self.proc.stderr.readline()
@@ -91,8 +109,10 @@ def _open(browser: Browser, url: str) -> tuple[Page, list[str]]:
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
     page.goto(url)
     page.wait_for_selector(".card")
-    page.wait_for_function("document.querySelectorAll('.pic img').length > 0 && "
-                           "[...document.querySelectorAll('.pic img')].every(i => i.complete)")
+    page.wait_for_function(
+        "document.querySelectorAll('.pic img').length > 0 && "
+        "[...document.querySelectorAll('.pic img')].every(i => i.complete)"
+    )
     return page, problems
 
 
@@ -149,12 +169,19 @@ def test_keyboard_reject_undo_and_export(browser, served, tmp_path):
     page.wait_for_selector(f'.card.unreviewed[data-id="{third}"]')
     page.keyboard.press("u")  # undo the second rejection
     page.wait_for_selector(f'.card.unreviewed[data-id="{second}"]')
-    assert page.locator(f'.card[data-id="{first}"] .verdict').inner_text() == "rejected: readable signage"
+    assert (
+        page.locator(f'.card[data-id="{first}"] .verdict').inner_text()
+        == "rejected: readable signage"
+    )
 
     ledger = read_jsonl(served.root / "reviews.jsonl")
     assert [(x["id"], x["decision"], x["reason"]) for x in ledger] == [
-        (first, "reject", "readable signage"), (second, "reject", "face artefact"),
-        (third, "accept", None), (third, "undo", None), (second, "undo", None)]
+        (first, "reject", "readable signage"),
+        (second, "reject", "face artefact"),
+        (third, "accept", None),
+        (third, "undo", None),
+        (second, "undo", None),
+    ]
     assert rejected_ids(served.root) == {first}
 
     page.select_option('select[name="status"]', "rejected")
@@ -166,15 +193,21 @@ def test_keyboard_reject_undo_and_export(browser, served, tmp_path):
 
     proc = run_cli("export-dgm4", "--data-dir", str(served.root), "--out", str(tmp_path / "hammer"))
     assert proc.returncode == 0, proc.stderr
-    listed = {r["id"] for f in (tmp_path / "hammer").rglob("metadata/*.json")
-              for r in json.loads(f.read_text())}
+    listed = {
+        r["id"]
+        for f in (tmp_path / "hammer").rglob("metadata/*.json")
+        for r in json.loads(f.read_text())
+    }
     assert listed == {r["id"] for r in records} - {first}
     proc = run_cli("export", "--data-dir", str(served.root), "--out", str(tmp_path / "release"))
     assert proc.returncode == 0, proc.stderr
     import pyarrow.parquet as pq
 
-    ids = {i for f in (tmp_path / "release" / "data" / "all").rglob("*.parquet")
-           for i in pq.read_table(f)["id"].to_pylist()}
+    ids = {
+        i
+        for f in (tmp_path / "release" / "data" / "all").rglob("*.parquet")
+        for i in pq.read_table(f)["id"].to_pylist()
+    }
     assert ids == {r["id"] for r in records} - {first}
 
 
@@ -183,8 +216,10 @@ def test_filters_detail_and_gate_view(browser, served):
     records = _records(served.root)
     page.wait_for_function("document.querySelectorAll('select[name=fake_cls] option').length === 4")
     page.select_option('select[name="fake_cls"]', "text_swap")
-    page.wait_for_function(f"document.querySelectorAll('#grid .card').length === {PER_CLASS} && "
-                           "[...document.querySelectorAll('#grid .card')].every(c => c.textContent.includes('text_swap'))")
+    page.wait_for_function(
+        f"document.querySelectorAll('#grid .card').length === {PER_CLASS} && "
+        "[...document.querySelectorAll('#grid .card')].every(c => c.textContent.includes('text_swap'))"
+    )
     page.keyboard.press("Enter")
     page.wait_for_selector("#detail-dialog[open]")
     assert page.locator("#detail-dialog").evaluate("d => d.scrollTop") == 0
@@ -203,7 +238,9 @@ def test_filters_detail_and_gate_view(browser, served):
     assert page.locator("#gate .card").count() == len(kept)
     assert page.locator("#gate .card img").count() == len(kept)
     assert kept[0]["reason"] in page.locator("#gate").inner_text()
-    page.wait_for_function("[...document.querySelectorAll('#gate img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#gate img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
     assert problems == []
     page.close()
 

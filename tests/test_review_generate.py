@@ -11,9 +11,24 @@ from generator.reviews import append_review, make_review, rejected_ids
 
 
 def _generate(out, n=2):
-    return run_cli("generate", "--backend", "composite", "--out", str(out), "--seed", "777",
-                   "--origin", str(n), "--text-attribute", str(n), "--text-swap", str(n),
-                   "--composite-fault-rate", "0.3", "--no-progress")
+    return run_cli(
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        str(out),
+        "--seed",
+        "777",
+        "--origin",
+        str(n),
+        "--text-attribute",
+        str(n),
+        "--text-swap",
+        str(n),
+        "--composite-fault-rate",
+        "0.3",
+        "--no-progress",
+    )
 
 
 def test_rejected_places_are_refilled_from_new_plan_items(tmp_path):
@@ -33,8 +48,11 @@ def test_rejected_places_are_refilled_from_new_plan_items(tmp_path):
     new = after[6:]
     assert len(new) == 2
     assert Counter(r["fake_cls"] for r in new) == Counter(r["fake_cls"] for r in victims)
-    used_before = {r["plan_key"] for r in first} | {e["plan_key"] for e in read_jsonl(out / "rejected.jsonl")
-                                                    if e["plan_key"] not in {r["plan_key"] for r in new}}
+    used_before = {r["plan_key"] for r in first} | {
+        e["plan_key"]
+        for e in read_jsonl(out / "rejected.jsonl")
+        if e["plan_key"] not in {r["plan_key"] for r in new}
+    }
     assert not {r["plan_key"] for r in new} & used_before
     keys = [r["plan_key"] for r in after]
     assert len(keys) == len(set(keys))  # no plan key made twice

@@ -14,13 +14,19 @@ from generator.text.tokenize import dgm4_words, words_untruncated
 
 
 def _marked_words(text: str, positions: list[int]) -> list[str]:
-    return [w for piece, marked in segments(text, positions) if marked for w in words_untruncated(piece)]
+    return [
+        w for piece, marked in segments(text, positions) if marked for w in words_untruncated(piece)
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "positions", "marked"),
     [
-        ("NAIROBI, Kenya — A nurse waves, looking visibly anxious.", [6, 7, 8], ["looking visibly anxious"]),
+        (
+            "NAIROBI, Kenya — A nurse waves, looking visibly anxious.",
+            [6, 7, 8],
+            ["looking visibly anxious"],
+        ),
         ("A walk in a mid-air library.", [4, 5], ["mid-air"]),
         ("A walk in a mid-air library.", [5], ["air"]),
         ("PORTLAND, Ore.: Two judges sign.", [0, 1], ["PORTLAND, Ore"]),
@@ -55,7 +61,9 @@ def test_every_planned_caption_highlights_its_labelled_words():
     assert checked == 450
 
 
-_alphabet = st.sampled_from(list("abcXYZ ,.'!?\"()*#:;~-/—\t\n") + ["<person>", "<PERSON>", "  ", "İ", "ß"])
+_alphabet = st.sampled_from(
+    list("abcXYZ ,.'!?\"()*#:;~-/—\t\n") + ["<person>", "<PERSON>", "  ", "İ", "ß"]
+)
 
 
 @settings(max_examples=400, deadline=None)

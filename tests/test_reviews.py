@@ -29,9 +29,18 @@ def _write(root, *entries):
 
 
 def test_latest_decision_wins_and_undo_takes_back_one(tmp_path):
-    _write(tmp_path, (1, "reject", "blurry"), (1, "accept", None), (2, "reject", "text"),
-           (3, "accept", None), (3, "reject", "faces"), (3, "undo", None), (4, "reject", "x"),
-           (4, "undo", None), (5, "undo", None))
+    _write(
+        tmp_path,
+        (1, "reject", "blurry"),
+        (1, "accept", None),
+        (2, "reject", "text"),
+        (3, "accept", None),
+        (3, "reject", "faces"),
+        (3, "undo", None),
+        (4, "reject", "x"),
+        (4, "undo", None),
+        (5, "undo", None),
+    )
     in_force = decisions(load_reviews(tmp_path))
     assert {i: r.decision for i, r in in_force.items()} == {1: "accept", 2: "reject", 3: "accept"}
     assert rejected_ids(tmp_path) == {2}
@@ -41,7 +50,12 @@ def test_lines_are_plain_json_with_id_decision_reason_time(tmp_path):
     _write(tmp_path, (7, "reject", "  readable\n signage  "), (7, "accept", "ignored"))
     lines = (tmp_path / REVIEWS_JSONL).read_text().splitlines()
     assert [json.loads(x) for x in lines] == [
-        {"id": 7, "decision": "reject", "reason": "readable signage", "time": "2026-12-01T20:00:00+00:00"},
+        {
+            "id": 7,
+            "decision": "reject",
+            "reason": "readable signage",
+            "time": "2026-12-01T20:00:00+00:00",
+        },
         {"id": 7, "decision": "accept", "reason": None, "time": "2026-12-01T20:00:00+00:00"},
     ]
 
@@ -57,7 +71,9 @@ def test_torn_last_line_is_ignored_then_cut_back_before_the_next_append(tmp_path
 
 
 def test_whole_last_line_without_newline_counts_and_is_ended(tmp_path):
-    (tmp_path / REVIEWS_JSONL).write_text('{"id": 4, "decision": "reject", "reason": "r", "time": ""}')
+    (tmp_path / REVIEWS_JSONL).write_text(
+        '{"id": 4, "decision": "reject", "reason": "r", "time": ""}'
+    )
     assert rejected_ids(tmp_path) == {4}
     _write(tmp_path, (5, "reject", "b"))
     assert rejected_ids(tmp_path) == {4, 5}
@@ -92,9 +108,15 @@ def test_make_review_refuses_bad_decisions_and_ids():
 def test_summary_counts_only_the_stores_ids_and_reasons(tmp_path):
     fx = make_store(tmp_path, per_bucket=2)
     ids = [r["id"] for r in fx.records]
-    _write(fx.root, (ids[0], "reject", "readable text"), (ids[1], "reject", "readable text"),
-           (ids[2], "reject", "face artefact"), (ids[3], "accept", None), (ids[2], "undo", None),
-           (999, "reject", "not in this store"))
+    _write(
+        fx.root,
+        (ids[0], "reject", "readable text"),
+        (ids[1], "reject", "readable text"),
+        (ids[2], "reject", "face artefact"),
+        (ids[3], "accept", None),
+        (ids[2], "undo", None),
+        (999, "reject", "not in this store"),
+    )
     s = review_summary(fx.root)
     assert (s.total, s.reviewed, s.accepted, s.rejected, s.unreviewed) == (6, 3, 1, 2, 3)
     assert s.reasons == {"readable text": 2}
@@ -123,4 +145,7 @@ def test_validate_reports_coverage_and_ledger_problems(tmp_path):
     _write(fx.root, (31337, "reject", "typo"))
     proc = run_cli("validate", str(fx.root))
     assert proc.returncode == 1
-    assert f"{fx.root / REVIEWS_JSONL}: decision about id 31337, which is not in this store" in proc.stdout
+    assert (
+        f"{fx.root / REVIEWS_JSONL}: decision about id 31337, which is not in this store"
+        in proc.stdout
+    )

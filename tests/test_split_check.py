@@ -35,7 +35,9 @@ def test_smallest_sizes_are_minimal_and_complete(offset):
 
 def test_default_sizes_quoted_in_the_readme():
     assert smallest_complete_sizes(DEFAULT_OFFSET) == {
-        "origin": 30, "text_attribute": 11, "text_swap": 12
+        "origin": 30,
+        "text_attribute": 11,
+        "text_swap": 12,
     }
     assert smallest_complete_sizes(DEFAULT_OFFSET, (0.8, 0.2, 0.0))["origin"] < 30
 
@@ -65,9 +67,22 @@ def test_export_dgm4_and_store_warn_for_a_small_store(tmp_path):
 
 
 def test_generate_summary_warns_and_the_run_records_its_city_table(tmp_path):
-    proc = run_cli("generate", "--backend", "composite", "--out", str(tmp_path / "DGM4"),
-                   "--origin", "2", "--text-attribute", "0", "--text-swap", "0",
-                   "--composite-fault-rate", "0", cwd=tmp_path)
+    proc = run_cli(
+        "generate",
+        "--backend",
+        "composite",
+        "--out",
+        str(tmp_path / "DGM4"),
+        "--origin",
+        "2",
+        "--text-attribute",
+        "0",
+        "--text-swap",
+        "0",
+        "--composite-fault-rate",
+        "0",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "warning: origin: the validation and test splits are empty" in proc.stderr
     lines = (tmp_path / "DGM4" / "runs.jsonl").read_text(encoding="utf-8").splitlines()

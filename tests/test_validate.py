@@ -18,9 +18,20 @@ from generator.store import METADATA_JSON, METADATA_JSONL
 @pytest.fixture(scope="module")
 def good_store(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("val") / "DGM4"
-    fill_store(load_config(cli={"BACKEND": "composite", "OUT_ROOT": out, "SEED": 5,
-                                "TARGET_LITERAL": 2, "TARGET_INV_EMO": 2, "TARGET_IRRELEV": 2,
-                                "COMPOSITE_FAULT_RATE": 0.0}), progress=False)
+    fill_store(
+        load_config(
+            cli={
+                "BACKEND": "composite",
+                "OUT_ROOT": out,
+                "SEED": 5,
+                "TARGET_LITERAL": 2,
+                "TARGET_INV_EMO": 2,
+                "TARGET_IRRELEV": 2,
+                "COMPOSITE_FAULT_RATE": 0.0,
+            }
+        ),
+        progress=False,
+    )
     return out
 
 
@@ -57,8 +68,15 @@ def test_every_problem_is_listed(good_store, tmp_path):
     proc = run_cli("validate", str(out))
     assert proc.returncode == 1
     text = proc.stdout
-    for needle in ("is missing", "is 300x200, expected 400x256", "points past the caption",
-                   "caption is not unique", "is not unique", "orphan file", "differs from metadata.jsonl"):
+    for needle in (
+        "is missing",
+        "is 300x200, expected 400x256",
+        "points past the caption",
+        "caption is not unique",
+        "is not unique",
+        "orphan file",
+        "differs from metadata.jsonl",
+    ):
         assert needle in text, (needle, text)
 
 

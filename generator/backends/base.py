@@ -192,8 +192,10 @@ class CallBudget:
 
     def cap_message(self) -> str:
         if self.refused_by == "MAX_COST":
-            return (f"MAX_COST of ${self.max_cost:.2f} would be exceeded by one more call "
-                    f"(${self.spent_usd:.4f} spent)")
+            return (
+                f"MAX_COST of ${self.max_cost:.2f} would be exceeded by one more call "
+                f"(${self.spent_usd:.4f} spent)"
+            )
         return f"MAX_IMAGE_CALLS budget of {self.max_calls} image calls is spent"
 
     @property
@@ -211,8 +213,10 @@ class CallBudget:
         return self.max_calls is not None and self._used >= self.max_calls
 
     def __repr__(self) -> str:
-        return (f"CallBudget(max_calls={self.max_calls}, used={self._used}, "
-                f"max_cost={self.max_cost}, spent_usd={self.spent_usd:.4f})")
+        return (
+            f"CallBudget(max_calls={self.max_calls}, used={self._used}, "
+            f"max_cost={self.max_cost}, spent_usd={self.spent_usd:.4f})"
+        )
 
 
 @runtime_checkable

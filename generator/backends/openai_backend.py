@@ -102,15 +102,23 @@ class OpenAIBackend:
         info = require_usable(model)  # a shut-down model: one line, before any call
         self.pricer = Pricer(model, size, quality, price_per_image=price_per_image)
         if info is None:
-            line = (f"GEN_MODEL {model} is not in the model table: it is sent as is; its cost is "
-                    + ("unknown (give --price-per-image to count it)" if price_per_image is None
-                       else f"counted at --price-per-image ${price_per_image:.4f}"))
+            line = (
+                f"GEN_MODEL {model} is not in the model table: it is sent as is; its cost is "
+                + (
+                    "unknown (give --price-per-image to count it)"
+                    if price_per_image is None
+                    else f"counted at --price-per-image ${price_per_image:.4f}"
+                )
+            )
             (notice or _notice)(line)
         if budget.max_cost is not None and not self.pricer.can_price:
             from generator.errors import ConfigError
 
-            raise ConfigError("MAX_COST", f"cannot cap the cost of {model}, which the model "
-                              "table does not price: give --price-per-image too")
+            raise ConfigError(
+                "MAX_COST",
+                f"cannot cap the cost of {model}, which the model "
+                "table does not price: give --price-per-image too",
+            )
         self.output_format = output_format
         self.output_compression = output_compression
         self.moderation = moderation
@@ -131,7 +139,10 @@ class OpenAIBackend:
             follow_redirects=False, event_hooks={"request": [self._count_request]}
         )
         self._client = openai.AsyncOpenAI(
-            api_key=key, base_url=base_url, max_retries=0, timeout=timeout,
+            api_key=key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=timeout,
             http_client=http_client,
         )
         self.base_url = str(self._client.base_url)
@@ -201,8 +212,11 @@ class OpenAIBackend:
 
     def _params(self, req: ImageRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "model": self.model, "prompt": req.prompt, "size": self.size,
-            "quality": self.quality, "n": 1,
+            "model": self.model,
+            "prompt": req.prompt,
+            "size": self.size,
+            "quality": self.quality,
+            "n": 1,
         }
         if self.output_format is not None:
             params["output_format"] = self.output_format
@@ -231,9 +245,7 @@ class OpenAIBackend:
             status: int | None
             try:
                 try:
-                    raw = await self._client.images.with_raw_response.generate(
-                        **self._params(req)
-                    )
+                    raw = await self._client.images.with_raw_response.generate(**self._params(req))
                 finally:
                     self.pacer.on_answer()
                 response = raw.parse()
@@ -267,7 +279,8 @@ class OpenAIBackend:
                         f"{exc.status_code} redirecting to {target}; redirects are not followed "
                         "(each hop would be a request outside MAX_IMAGE_CALLS): set "
                         "OPENAI_BASE_URL to the final address",
-                        status=exc.status_code, code="redirect_refused",
+                        status=exc.status_code,
+                        code="redirect_refused",
                     ) from None
                 if exc.status_code < 500 and exc.status_code not in (408, 409):
                     self.failures += 1
@@ -291,8 +304,9 @@ class OpenAIBackend:
                 cost, basis = self.pricer.of_usage(usage)
                 self.budget.settle(ticket, cost, basis)
                 data = await self._decode(response, where)
-                return Generated(data=data, model=self.model, usage=usage, cost_usd=cost,
-                                 cost_basis=basis)
+                return Generated(
+                    data=data, model=self.model, usage=usage, cost_usd=cost, cost_basis=basis
+                )
 
             if tries > self.max_retries:
                 self.failures += 1
@@ -357,8 +371,12 @@ def _usage_from_dict(d: dict[str, Any]) -> Usage | None:
         return None
     in_img = min(in_img, inp)
     out_txt = min(out_txt, out)
-    return Usage(input_text_tokens=inp - in_img, input_image_tokens=in_img,
-                 output_image_tokens=out - out_txt, output_text_tokens=out_txt)
+    return Usage(
+        input_text_tokens=inp - in_img,
+        input_image_tokens=in_img,
+        output_image_tokens=out - out_txt,
+        output_text_tokens=out_txt,
+    )
 
 
 def usage_of(response: Any) -> Usage | None:

@@ -106,8 +106,6 @@ def _write_split(ds: datasets.Dataset, folder: Path, split: str, max_shard_bytes
     return size
 
 
-
-
 def _review_counts(root: Path, ids: Sequence[int]) -> dict[str, Any] | None:
     """The review ledger's counts over the released ids and the samples of the store that a
     reviewer rejected (left out of the release, so not among ``ids``); None when nobody reviewed."""

@@ -47,7 +47,9 @@ class Filters:
         status = query.get("status", "all") or "all"
         if status not in STATUSES:
             raise UsageError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        return cls(query.get("fake_cls", ""), query.get("shot", ""), query.get("backdrop_kind", ""), status)
+        return cls(
+            query.get("fake_cls", ""), query.get("shot", ""), query.get("backdrop_kind", ""), status
+        )
 
     @property
     def empty(self) -> bool:
@@ -59,13 +61,23 @@ def safe_store_path(root: Path, rel: Any) -> Path | None:
     if not isinstance(rel, str) or not rel or "\x00" in rel:
         return None
     parts = PurePosixPath(rel.replace("\\", "/")).parts
-    if not parts or parts[0] != root.name or ".." in parts or rel.startswith(("/", "\\")) or ":" in parts[0]:
+    if (
+        not parts
+        or parts[0] != root.name
+        or ".." in parts
+        or rel.startswith(("/", "\\"))
+        or ":" in parts[0]
+    ):
         return None
     return root.parent.joinpath(*parts)
 
 
 def _status(review: Review | None) -> str:
-    return "unreviewed" if review is None else ("rejected" if review.decision == "reject" else "accepted")
+    return (
+        "unreviewed"
+        if review is None
+        else ("rejected" if review.decision == "reject" else "accepted")
+    )
 
 
 def _matches(status: str, want: str) -> bool:
@@ -88,7 +100,9 @@ def _text(v: Any) -> str:
     return v if isinstance(v, str) else ("" if v is None else str(v))
 
 
-def card_of(record: Mapping[str, Any], size: tuple[int, int], review: Review | None) -> dict[str, Any]:
+def card_of(
+    record: Mapping[str, Any], size: tuple[int, int], review: Review | None
+) -> dict[str, Any]:
     """The grid's view of one record: what a card shows (JSON-ready)."""
     text = _text(record.get("text"))
     pos = record.get("fake_text_pos")
@@ -102,8 +116,14 @@ def card_of(record: Mapping[str, Any], size: tuple[int, int], review: Review | N
     for b in record.get("mtcnn_boxes") or []:
         if isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float)) for v in b):
             x1, y1, x2, y2 = (float(v) for v in b)
-            boxes.append([round(100 * x1 / w, 3), round(100 * y1 / h, 3),
-                          round(100 * (x2 - x1) / w, 3), round(100 * (y2 - y1) / h, 3)])
+            boxes.append(
+                [
+                    round(100 * x1 / w, 3),
+                    round(100 * y1 / h, 3),
+                    round(100 * (x2 - x1) / w, 3),
+                    round(100 * (y2 - y1) / h, 3),
+                ]
+            )
     ident = record.get("id")
     return {
         "id": ident,
@@ -193,7 +213,9 @@ class Catalog:
         if not self.root.is_dir():
             raise UsageError(f"no dataset store at {self.root}")
         if not meta.exists():
-            raise UsageError(f"{self.root} has no {METADATA_JSONL}: not a dgm4plus store, or nothing generated yet")
+            raise UsageError(
+                f"{self.root} has no {METADATA_JSONL}: not a dgm4plus store, or nothing generated yet"
+            )
         self._lines = _Lines(meta.read_bytes())
         self.size = _image_size(self.root)
         self._parsed: dict[int, dict[str, Any]] = {}
@@ -394,9 +416,13 @@ class Catalog:
             imgs = [entry.get("image")] if entry.get("image") else []
         return imgs
 
-    def gate_page(self, offset: int = 0, limit: int = 60, with_image_only: bool = False) -> dict[str, Any]:
+    def gate_page(
+        self, offset: int = 0, limit: int = 60, with_image_only: bool = False
+    ) -> dict[str, Any]:
         rows = self.gate_rejects()
-        picked = [(n, e) for n, e in enumerate(rows) if not with_image_only or self.reject_images(e)]
+        picked = [
+            (n, e) for n, e in enumerate(rows) if not with_image_only or self.reject_images(e)
+        ]
         page = picked[max(0, offset) : max(0, offset) + max(1, min(MAX_PAGE, limit))]
         items = []
         for n, e in page:
@@ -407,15 +433,19 @@ class Catalog:
                     p = safe_store_path(self.root, f"{self.root.name}/{rel}")
                 if p is not None and p.is_file():
                     urls.append(f"rejected-image/{n}/{j}")
-            items.append({
-                "row": n,
-                "plan_key": _text(e.get("plan_key")),
-                "fake_cls": _text(e.get("fake_cls")),
-                "reason": _text(e.get("reason")),
-                "attempt_reasons": [_text(r) for r in e.get("attempt_reasons") or [] if r is not None],
-                "calls": e.get("calls"),
-                "images": urls,
-            })
+            items.append(
+                {
+                    "row": n,
+                    "plan_key": _text(e.get("plan_key")),
+                    "fake_cls": _text(e.get("fake_cls")),
+                    "reason": _text(e.get("reason")),
+                    "attempt_reasons": [
+                        _text(r) for r in e.get("attempt_reasons") or [] if r is not None
+                    ],
+                    "calls": e.get("calls"),
+                    "images": urls,
+                }
+            )
         with_images = sum(1 for e in rows if self.reject_images(e))
         return {"total": len(picked), "with_images": with_images, "offset": offset, "items": items}
 
@@ -426,7 +456,9 @@ class Catalog:
         imgs = self.reject_images(rows[row])
         if not 0 <= j < len(imgs) or not isinstance(imgs[j], str):
             return None
-        p = safe_store_path(self.root, imgs[j]) or safe_store_path(self.root, f"{self.root.name}/{imgs[j]}")
+        p = safe_store_path(self.root, imgs[j]) or safe_store_path(
+            self.root, f"{self.root.name}/{imgs[j]}"
+        )
         return p if p is not None and p.is_file() else None
 
     # -- writing (the caller holds the writer lock) ------------------------------------

@@ -11,17 +11,30 @@ from generator.errors import UsageError
 
 
 def review_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data_dir", nargs="?", type=Path, default=Path("DGM4"), help="the store (default DGM4)")
+    p.add_argument(
+        "data_dir", nargs="?", type=Path, default=Path("DGM4"), help="the store (default DGM4)"
+    )
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    p.add_argument("--static", type=Path, default=None, metavar="OUT.html",
-                   help="write a self-contained page (no server) for sharing, then exit")
-    p.add_argument("--limit", type=int, default=None,
-                   help="with --static: at most this many samples, spread over the store (default 300)")
+    p.add_argument(
+        "--static",
+        type=Path,
+        default=None,
+        metavar="OUT.html",
+        help="write a self-contained page (no server) for sharing, then exit",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="with --static: at most this many samples, spread over the store (default 300)",
+    )
 
 
 def reject_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("ids", nargs="+", type=int, metavar="ID", help="sample ids (the `id` field)")
-    p.add_argument("--reason", default=None, help="why (required unless --undo); counted on the release card")
+    p.add_argument(
+        "--reason", default=None, help="why (required unless --undo); counted on the release card"
+    )
     p.add_argument("--data-dir", type=Path, default=Path("DGM4"), help="the store (default DGM4)")
     p.add_argument("--undo", action="store_true", help="take back the latest decision on each id")
 
@@ -38,7 +51,10 @@ def cmd_review(ns: argparse.Namespace) -> int:
         from generator.review.static_page import DEFAULT_LIMIT, write_static
 
         out, n, size = write_static(root, ns.static, ns.limit or DEFAULT_LIMIT)
-        print(f"dgm4plus: wrote {out} ({n} samples, {size / 1e6:.1f} MB; opens with no server)", file=sys.stderr)
+        print(
+            f"dgm4plus: wrote {out} ({n} samples, {size / 1e6:.1f} MB; opens with no server)",
+            file=sys.stderr,
+        )
         return 0
     if ns.limit is not None:
         raise UsageError("--limit goes with --static")
@@ -60,16 +76,23 @@ def cmd_reject(ns: argparse.Namespace) -> int:
     if ns.undo and reason:
         raise UsageError("--undo takes no --reason")
     if not ns.undo and reason is None:
-        raise UsageError("--reason: say why these samples are rejected (it goes on the release card)")
+        raise UsageError(
+            "--reason: say why these samples are rejected (it goes on the release card)"
+        )
     decision = "undo" if ns.undo else "reject"
     with StoreLock(root, purpose="reject", create=False):
         catalog = Catalog(root, background=False)
         missing = [i for i in ns.ids if catalog.row_of(i) is None]
         if missing:
-            raise UsageError(f"{root}/metadata.jsonl has no sample with id {', '.join(map(str, missing))}; nothing written")
+            raise UsageError(
+                f"{root}/metadata.jsonl has no sample with id {', '.join(map(str, missing))}; nothing written"
+            )
         for ident in dict.fromkeys(ns.ids):
             append_review(root, make_review(ident, decision, reason))
     what = "took back the latest decision on" if ns.undo else "rejected"
-    print(f"dgm4plus: {what} {len(set(ns.ids))} sample(s) of {root}" + (f" ({reason})" if reason else ""),
-          file=sys.stderr)
+    print(
+        f"dgm4plus: {what} {len(set(ns.ids))} sample(s) of {root}"
+        + (f" ({reason})" if reason else ""),
+        file=sys.stderr,
+    )
     return 0

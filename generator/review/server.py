@@ -39,13 +39,20 @@ def page_html(config: dict[str, Any], inline: bool = False, data: str | None = N
     """The page: its config (and, for the static page, its data and assets) written in."""
     fills = {"__CONFIG__": json.dumps(config), "__DATA__": data or "null"}
     # One pass, so a marker inside the data is never replaced; "</" cannot close the script tag.
-    html = re.sub("__CONFIG__|__DATA__", lambda m: fills[m.group(0)].replace("</", "<\\/"),
-                  asset("review.html"))
+    html = re.sub(
+        "__CONFIG__|__DATA__",
+        lambda m: fills[m.group(0)].replace("</", "<\\/"),
+        asset("review.html"),
+    )
     if inline:
-        html = html.replace('<link rel="stylesheet" href="static/review.css">',
-                            "<style>\n" + asset("review.css") + "\n</style>")
-        html = html.replace('<script src="static/review.js"></script>',
-                            "<script>\n" + asset("review.js").replace("</script", "<\\/script") + "\n</script>")
+        html = html.replace(
+            '<link rel="stylesheet" href="static/review.css">',
+            "<style>\n" + asset("review.css") + "\n</style>",
+        )
+        html = html.replace(
+            '<script src="static/review.js"></script>',
+            "<script>\n" + asset("review.js").replace("</script", "<\\/script") + "\n</script>",
+        )
     return html
 
 
@@ -58,7 +65,9 @@ class ReviewServer(ThreadingHTTPServer):
         try:
             super().__init__(("127.0.0.1", port), _Handler)
         except OSError as exc:
-            raise UsageError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror})") from None
+            raise UsageError(
+                f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror})"
+            ) from None
         self.allowed_hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
 
     @property
@@ -89,7 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, obj: Any, status: int = 200) -> None:
-        self._send(status, json.dumps(obj, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+        self._send(
+            status, json.dumps(obj, ensure_ascii=False).encode(), "application/json; charset=utf-8"
+        )
 
     def _error(self, status: int, message: str) -> None:
         self._json({"error": message}, status)
@@ -103,7 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self._error(404, "no such image")
             return
-        ctype = {"png": "image/png", "webp": "image/webp"}.get(path.suffix.lower().lstrip("."), "image/jpeg")
+        ctype = {"png": "image/png", "webp": "image/webp"}.get(
+            path.suffix.lower().lstrip("."), "image/jpeg"
+        )
         self._send(200, body, ctype, cache=True)
 
     def _host_ok(self) -> bool:
@@ -133,7 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def _route(self, parts: list[str], q: dict[str, str], cat: Catalog) -> Callable[[], None] | None:
+    def _route(
+        self, parts: list[str], q: dict[str, str], cat: Catalog
+    ) -> Callable[[], None] | None:
         def num(key: str, default: int) -> int:
             try:
                 return int(q.get(key, default))
@@ -148,12 +163,18 @@ class _Handler(BaseHTTPRequestHandler):
             return lambda: self._send(200, asset(parts[1]).encode(), ASSETS[parts[1]])
         if head == "image" and len(parts) == 2 and parts[1].isdigit():
             return lambda: self._file(cat.image_file(int(parts[1])))
-        if head == "rejected-image" and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        if (
+            head == "rejected-image"
+            and len(parts) == 3
+            and parts[1].isdigit()
+            and parts[2].isdigit()
+        ):
             return lambda: self._file(cat.reject_image_file(int(parts[1]), int(parts[2])))
         if head != "api" or len(parts) < 2:
             return None
         what = parts[1]
         if what == "samples":
+
             def samples() -> None:
                 self._json(cat.query(Filters.from_query(q), num("offset", 0), num("limit", 60)))
                 cat.start_index()  # the first page is out: now parse the rest
@@ -164,7 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
         if what == "summary":
             return lambda: self._json(cat.summary())
         if what == "gate":
-            return lambda: self._json(cat.gate_page(num("offset", 0), num("limit", 60), q.get("images") == "1"))
+            return lambda: self._json(
+                cat.gate_page(num("offset", 0), num("limit", 60), q.get("images") == "1")
+            )
         if what == "sample" and len(parts) == 3 and parts[2].isdigit():
             detail = cat.detail(int(parts[2]))
             return lambda: self._json(detail) if detail else self._error(404, "no such sample")
@@ -193,7 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(ident, int) or isinstance(ident, bool):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            self._error(400, 'expected {"id": <int>, "decision": "accept"|"reject"|"undo", "reason": "..."}')
+            self._error(
+                400, 'expected {"id": <int>, "decision": "accept"|"reject"|"undo", "reason": "..."}'
+            )
             return
         try:
             card = self.server.catalog.decide(ident, str(decision), body.get("reason"))

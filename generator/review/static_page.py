@@ -30,7 +30,9 @@ THUMB_QUALITY = 70
 GATE_LIMIT = 60
 
 
-def thumbnail_data_url(path: Path | None, width: int = THUMB_WIDTH, quality: int = THUMB_QUALITY) -> str:
+def thumbnail_data_url(
+    path: Path | None, width: int = THUMB_WIDTH, quality: int = THUMB_QUALITY
+) -> str:
     """A small JPEG of the image at ``path`` as a data: URL ("" when it cannot be read)."""
     if path is None:
         return ""
@@ -40,7 +42,9 @@ def thumbnail_data_url(path: Path | None, width: int = THUMB_WIDTH, quality: int
     except Exception:  # noqa: BLE001 - a missing or broken image shows as an empty picture
         return ""
     if img.width > width:
-        img = img.resize((width, max(1, round(img.height * width / img.width))), Image.Resampling.LANCZOS)
+        img = img.resize(
+            (width, max(1, round(img.height * width / img.width))), Image.Resampling.LANCZOS
+        )
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality, optimize=True)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -62,18 +66,31 @@ def static_data(catalog: Catalog, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     cards, records = [], {}
     for row in rows:
         card = catalog.card(row)
-        card["image"] = thumbnail_data_url(catalog.image_file(card["id"]) if isinstance(card["id"], int) else None)
+        card["image"] = thumbnail_data_url(
+            catalog.image_file(card["id"]) if isinstance(card["id"], int) else None
+        )
         cards.append(card)
         records[str(card["id"])] = catalog.record(row)
-    facets = {k: sorted({c[k] for c in cards} - {""}) for k in ("fake_cls", "shot", "backdrop_kind")}
+    facets = {
+        k: sorted({c[k] for c in cards} - {""}) for k in ("fake_cls", "shot", "backdrop_kind")
+    }
     gate = catalog.gate_page(0, GATE_LIMIT, with_image_only=True)
     for item in gate["items"]:
         item["images"] = [
-            thumbnail_data_url(catalog.reject_image_file(item["row"], j)) for j in range(len(item["images"]))
+            thumbnail_data_url(catalog.reject_image_file(item["row"], j))
+            for j in range(len(item["images"]))
         ]
-    note = f"{len(cards)} of {len(catalog)} samples in this copy" if len(cards) < len(catalog) else ""
-    return {"cards": cards, "records": records, "facets": facets, "gate": gate,
-            "summary": catalog.summary(), "note": note}
+    note = (
+        f"{len(cards)} of {len(catalog)} samples in this copy" if len(cards) < len(catalog) else ""
+    )
+    return {
+        "cards": cards,
+        "records": records,
+        "facets": facets,
+        "gate": gate,
+        "summary": catalog.summary(),
+        "note": note,
+    }
 
 
 def write_static(root: Path, out: Path, limit: int = DEFAULT_LIMIT) -> tuple[Path, int, int]:
@@ -89,8 +106,11 @@ def write_static(root: Path, out: Path, limit: int = DEFAULT_LIMIT) -> tuple[Pat
         raise UsageError(f"--static {out}: the folder {out.parent} does not exist")
     catalog = Catalog(root, background=False)
     data = static_data(catalog, limit)
-    html = page_html({"mode": "static", "store": root.name}, inline=True,
-                     data=json.dumps(data, ensure_ascii=False)).encode("utf-8")
+    html = page_html(
+        {"mode": "static", "store": root.name},
+        inline=True,
+        data=json.dumps(data, ensure_ascii=False),
+    ).encode("utf-8")
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(html)
     os.replace(tmp, out)

@@ -292,9 +292,7 @@ def _keep_differing(caption: Caption, literal_words: Sequence[str]) -> Caption:
     words = words_untruncated(caption.text)
     matcher = difflib.SequenceMatcher(None, list(literal_words), words, autojunk=False)
     shared = {
-        j
-        for block in matcher.get_matching_blocks()
-        for j in range(block.b, block.b + block.size)
+        j for block in matcher.get_matching_blocks() for j in range(block.b, block.b + block.size)
     }
     positions = tuple(i for i in caption.fake_text_pos if i not in shared)
     return Caption(

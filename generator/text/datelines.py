@@ -309,12 +309,16 @@ def _place_text(value: str, path: Path, line: int, column: str) -> str:
     """A city or country field: one line of printable text of bounded length, else refused."""
     if len(value) > MAX_PLACE_CHARS:
         raise DataFileError(
-            path, line, f"column {column!r}: {len(value):,} characters; a place name has at most {MAX_PLACE_CHARS}"
+            path,
+            line,
+            f"column {column!r}: {len(value):,} characters; a place name has at most {MAX_PLACE_CHARS}",
         )
     if not value.isprintable():
         bad = next(ch for ch in value if not ch.isprintable())
         raise DataFileError(
-            path, line, f"column {column!r}: holds the control character {bad!r}; a place name is one line of text"
+            path,
+            line,
+            f"column {column!r}: holds the control character {bad!r}; a place name is one line of text",
         )
     return value
 
@@ -401,7 +405,10 @@ def read_cities1000(path: Path) -> list[City]:
                     raise DataFileError(path, lineno, "empty city name")
                 region = cols[10].strip() if code == "US" else ""
                 city = _city(
-                    name, countries.get(code, code), region, _int(cols[14], path, lineno, "population")
+                    name,
+                    countries.get(code, code),
+                    region,
+                    _int(cols[14], path, lineno, "population"),
                 )
                 if city is not None:
                     cities.append(city)

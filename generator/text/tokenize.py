@@ -183,7 +183,9 @@ def hammer_word_problems(text: str) -> list[str]:
         return []
     for i, (a, b) in enumerate(zip(ours, theirs, strict=False)):
         if a != b:
-            return [f"pre_caption word {i} {a!r} is BERT word(s) starting {b!r}: later labels shift"]
+            return [
+                f"pre_caption word {i} {a!r} is BERT word(s) starting {b!r}: later labels shift"
+            ]
     return [f"pre_caption has {len(ours)} words, BERT's pre-tokenizer {len(theirs)}"]
 
 

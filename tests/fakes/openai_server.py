@@ -66,8 +66,16 @@ __all__ = ["FakeOpenAIServer", "fixed_png"]
 
 GENERATIONS_PATH = "/v1/images/generations"
 #: Models the API no longer serves (404 model_not_found), as OpenAI announced them.
-SHUT_DOWN = frozenset({"gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
-                       "chatgpt-image-latest", "dall-e-2", "dall-e-3"})
+SHUT_DOWN = frozenset(
+    {
+        "gpt-image-1",
+        "gpt-image-1-mini",
+        "gpt-image-1.5",
+        "chatgpt-image-latest",
+        "dall-e-2",
+        "dall-e-3",
+    }
+)
 #: Output tokens of one 1024x1024 image by quality (the fake's own figures).
 _TOKENS = {"low": 272, "medium": 1056, "high": 4160, "auto": 4160, "xhigh": 8320, "max": 16640}
 
@@ -279,8 +287,18 @@ class FakeOpenAIServer:
 
     def inject(self, *faults: tuple) -> None:
         """Queue faults for the next generation requests, in order."""
-        known = {"429", "500", "timeout", "moderation", "400", "401", "bad_b64", "not_image",
-                 "redirect", "no_usage"}
+        known = {
+            "429",
+            "500",
+            "timeout",
+            "moderation",
+            "400",
+            "401",
+            "bad_b64",
+            "not_image",
+            "redirect",
+            "no_usage",
+        }
         for fault in faults:
             if not fault or fault[0] not in known:
                 raise ValueError(f"unknown fault {fault!r}; known: {sorted(known)}")
@@ -335,8 +353,11 @@ class FakeOpenAIServer:
             return
         if fault and fault[0] == "redirect":
             self._record("redirect")
-            h._send(int(fault[1]) if len(fault) > 1 else 307, {},
-                    headers={"Location": f"http://127.0.0.1:{self.port}{GENERATIONS_PATH}"})
+            h._send(
+                int(fault[1]) if len(fault) > 1 else 307,
+                {},
+                headers={"Location": f"http://127.0.0.1:{self.port}{GENERATIONS_PATH}"},
+            )
             return
         extra = {"x-request-id": f"req_{presented}"} if self.echo_key_in_request_id else {}
         status, payload, headers, kind = self._generation(body, fault, presented)
@@ -353,8 +374,10 @@ class FakeOpenAIServer:
     def _authorised(self, h: _Handler) -> bool:
         presented = (h.headers.get("Authorization") or "").removeprefix("Bearer ")
         if self.api_key is not None and presented != self.api_key:
-            h._send(401, _error("Incorrect API key provided.", "invalid_request_error",
-                                "invalid_api_key"))
+            h._send(
+                401,
+                _error("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
+            )
             return False
         return True
 
@@ -365,8 +388,15 @@ class FakeOpenAIServer:
 
     def _file_object(self, fid: str) -> dict[str, Any]:
         f = self.files[fid]
-        return {"id": fid, "object": "file", "bytes": len(f["data"]), "created_at": f["created"],
-                "filename": f["filename"], "purpose": f["purpose"], "status": "processed"}
+        return {
+            "id": fid,
+            "object": "file",
+            "bytes": len(f["data"]),
+            "created_at": f["created"],
+            "filename": f["filename"],
+            "purpose": f["purpose"],
+            "status": "processed",
+        }
 
     def _post_files_batches(self, h: _Handler, path: str, raw: bytes) -> None:
         if not self._authorised(h):
@@ -374,14 +404,25 @@ class FakeOpenAIServer:
         if path == "/v1/files":
             form = _multipart(h.headers.get("Content-Type") or "", raw)
             if "file" not in form or form.get("purpose", (b"", ""))[0] != b"batch":
-                h._send(400, _error("'file' and purpose=batch are required",
-                                    "invalid_request_error", None, "file"))
+                h._send(
+                    400,
+                    _error(
+                        "'file' and purpose=batch are required",
+                        "invalid_request_error",
+                        None,
+                        "file",
+                    ),
+                )
                 return
             fid = self._new_id("file")
             data, filename = form["file"]
             with self._lock:
-                self.files[fid] = {"purpose": "batch", "filename": filename or "input.jsonl",
-                                   "data": data, "created": int(time.time())}
+                self.files[fid] = {
+                    "purpose": "batch",
+                    "filename": filename or "input.jsonl",
+                    "data": data,
+                    "created": int(time.time()),
+                }
             h._send(200, self._file_object(fid))
             return
         try:
@@ -389,22 +430,40 @@ class FakeOpenAIServer:
         except ValueError:
             body = {}
         fid = body.get("input_file_id")
-        if body.get("endpoint") != GENERATIONS_PATH or body.get("completion_window") != "24h" \
-                or fid not in self.files:
-            h._send(400, _error("expected endpoint /v1/images/generations, completion_window "
-                                "24h and an uploaded input_file_id", "invalid_request_error", None))
+        if (
+            body.get("endpoint") != GENERATIONS_PATH
+            or body.get("completion_window") != "24h"
+            or fid not in self.files
+        ):
+            h._send(
+                400,
+                _error(
+                    "expected endpoint /v1/images/generations, completion_window "
+                    "24h and an uploaded input_file_id",
+                    "invalid_request_error",
+                    None,
+                ),
+            )
             return
         lines = [json.loads(x) for x in self.files[fid]["data"].decode().splitlines() if x.strip()]
         bid = self._new_id("batch")
         with self._lock:
             self.batch_lines.extend(str(x.get("custom_id")) for x in lines)
-            self.batches[bid] = {"id": bid, "object": "batch", "endpoint": GENERATIONS_PATH,
-                                 "input_file_id": fid, "completion_window": "24h",
-                                 "status": "validating", "created_at": int(time.time()),
-                                 "output_file_id": None, "error_file_id": None,
-                                 "request_counts": {"total": len(lines), "completed": 0,
-                                                    "failed": 0},
-                                 "metadata": body.get("metadata"), "_polls": 0, "_lines": lines}
+            self.batches[bid] = {
+                "id": bid,
+                "object": "batch",
+                "endpoint": GENERATIONS_PATH,
+                "input_file_id": fid,
+                "completion_window": "24h",
+                "status": "validating",
+                "created_at": int(time.time()),
+                "output_file_id": None,
+                "error_file_id": None,
+                "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+                "metadata": body.get("metadata"),
+                "_polls": 0,
+                "_lines": lines,
+            }
         h._send(200, self._batch_object(bid))
 
     def _batch_object(self, bid: str) -> dict[str, Any]:
@@ -427,9 +486,12 @@ class FakeOpenAIServer:
                 fault = None  # not meaningful inside a batch
             status, payload, _, kind = self._generation(body, fault, limited=False)
             rid = self._new_id("req")
-            entry = {"id": self._new_id("batch_req"), "custom_id": line.get("custom_id"),
-                     "response": {"status_code": status, "request_id": rid, "body": payload},
-                     "error": None}
+            entry = {
+                "id": self._new_id("batch_req"),
+                "custom_id": line.get("custom_id"),
+                "response": {"status_code": status, "request_id": rid, "body": payload},
+                "error": None,
+            }
             (out if status == 200 else err).append(json.dumps(entry))
             if status == 200 and kind not in ("bad_b64", "not_image"):
                 with self._lock:
@@ -438,9 +500,12 @@ class FakeOpenAIServer:
             if rows:
                 fid = self._new_id("file")
                 with self._lock:
-                    self.files[fid] = {"purpose": "batch_output", "filename": f"{bid}_{name}.jsonl",
-                                       "data": ("\n".join(rows) + "\n").encode(),
-                                       "created": int(time.time())}
+                    self.files[fid] = {
+                        "purpose": "batch_output",
+                        "filename": f"{bid}_{name}.jsonl",
+                        "data": ("\n".join(rows) + "\n").encode(),
+                        "created": int(time.time()),
+                    }
                 b[name] = fid
         b["request_counts"] = {"total": len(b["_lines"]), "completed": len(out), "failed": len(err)}
         b["status"] = "expired" if expire else "completed"
@@ -452,9 +517,16 @@ class FakeOpenAIServer:
             if self._authorised(h):
                 with self._lock:
                     data = [self._batch_object(b) for b in reversed(list(self.batches))]
-                h._send(200, {"object": "list", "data": data, "has_more": False,
-                              "first_id": data[0]["id"] if data else None,
-                              "last_id": data[-1]["id"] if data else None})
+                h._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "has_more": False,
+                        "first_id": data[0]["id"] if data else None,
+                        "last_id": data[-1]["id"] if data else None,
+                    },
+                )
             return True
         if len(parts) < 3 or parts[0] != "v1" or parts[1] not in ("files", "batches"):
             return False
@@ -518,13 +590,28 @@ class FakeOpenAIServer:
         A batch line is not ``limited`` (batches have their own queue, not the per-minute one)."""
         model = body.get("model")
         if isinstance(model, str) and model in SHUT_DOWN:
-            return 404, _error(
-                f"The model `{model}` does not exist or you do not have access to it.",
-                "invalid_request_error", "model_not_found"), {}, "404"
+            return (
+                404,
+                _error(
+                    f"The model `{model}` does not exist or you do not have access to it.",
+                    "invalid_request_error",
+                    "model_not_found",
+                ),
+                {},
+                "404",
+            )
         ok, headers = self._take_image() if limited else (True, {})
         if not ok:
-            return 429, _error("Rate limit reached for images per minute. Please try again.",
-                               "requests", "rate_limit_exceeded"), headers, "rate_limited"
+            return (
+                429,
+                _error(
+                    "Rate limit reached for images per minute. Please try again.",
+                    "requests",
+                    "rate_limit_exceeded",
+                ),
+                headers,
+                "rate_limited",
+            )
         code, payload, more = self._answer_kind(body, fault, presented)
         return code, payload, {**headers, **more}, fault[0] if fault else "ok"
 
@@ -537,25 +624,59 @@ class FakeOpenAIServer:
             kind = "ok"  # the client has usually given up by now; answer anyway
         none: dict[str, str] = {}
         if kind == "429":
-            return 429, _error("Rate limit reached for images per minute. Please try again.",
-                               "requests", "rate_limit_exceeded"), {"Retry-After": str(fault[1])}  # type: ignore[index]
+            return (
+                429,
+                _error(
+                    "Rate limit reached for images per minute. Please try again.",
+                    "requests",
+                    "rate_limit_exceeded",
+                ),
+                {"Retry-After": str(fault[1])},
+            )  # type: ignore[index]
         if kind == "500":
-            return 500, _error("The server had an error while processing your request.",
-                               "server_error", None), none
+            return (
+                500,
+                _error(
+                    "The server had an error while processing your request.", "server_error", None
+                ),
+                none,
+            )
         if kind == "moderation":
-            return 400, _error("Your request was rejected by the safety system.",
-                               "image_generation_user_error", "moderation_blocked"), none
+            return (
+                400,
+                _error(
+                    "Your request was rejected by the safety system.",
+                    "image_generation_user_error",
+                    "moderation_blocked",
+                ),
+                none,
+            )
         if kind == "400":
-            return 400, _error("Invalid value for 'size'.", "invalid_request_error",
-                               "invalid_value", "size"), none
+            return (
+                400,
+                _error(
+                    "Invalid value for 'size'.", "invalid_request_error", "invalid_value", "size"
+                ),
+                none,
+            )
         if kind == "401":  # echoes the key it was given, as the worst case
-            return 401, _error(f"Incorrect API key provided: {presented}.",
-                               "invalid_request_error", "invalid_api_key"), none
+            return (
+                401,
+                _error(
+                    f"Incorrect API key provided: {presented}.",
+                    "invalid_request_error",
+                    "invalid_api_key",
+                ),
+                none,
+            )
         if kind == "bad_b64":
             return 200, self._payload("%%% this is not base64 %%%", body), none
         if kind == "not_image":
-            return 200, self._payload(
-                base64.b64encode(b"plain text, not an image\n" * 8).decode(), body), none
+            return (
+                200,
+                self._payload(base64.b64encode(b"plain text, not an image\n" * 8).decode(), body),
+                none,
+            )
         payload = self._payload(self._image_b64(body["prompt"], body), body)
         if kind == "no_usage":
             payload.pop("usage")
