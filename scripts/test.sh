@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Set up (idempotent) and run the whole test suite. Extra arguments go to pytest.
+# Set up (idempotent), then lint (ruff), check formatting (ruff format), type-check (mypy) and
+# run the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
