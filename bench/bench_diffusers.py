@@ -2,7 +2,7 @@
 
 Run from the repository root (CPU; no download: a tiny random FluxPipeline is built first):
 
-    .venv/bin/python bench/bench_diffusers.py [--sizes 128 256] [--batch-sizes 1 4] [--images 48]
+    .venv/bin/python bench/bench_diffusers.py [--sizes 128 256] [--batch-sizes 1 4] [--images 48] [--repeat 3]
 
 For each image size, side by side in one process, at the same batch size (each of ``--batch-sizes``):
 
@@ -14,7 +14,11 @@ For each image size, side by side in one process, at the same batch size (each o
   images / the run's own seconds (``runs.jsonl``: from the pipeline's start, MTCNN's warm-up
   included, the model's load from disk excluded as for the bare side).
 
-The bare side runs before and after the pipeline; the ratio uses the faster of the two.
+* backend alone: the diffusers backend's ``generate`` for every prompt at once (batched as in
+  the pipeline, per-image generators, per-image model parts on the CPU, PNG encoding), no
+  vision stage and no store: where the pipeline's cost goes.
+
+The three run interleaved ``--repeat`` times; the table gives medians (and every bare rate).
 torch runs one thread in both (``torch.set_num_threads(1)``, as the pipeline's MTCNN sets it).
 """
 
@@ -29,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._benchutil import machine_line, save, table  # noqa: E402
+from bench._benchutil import machine_line, median, save, table  # noqa: E402
 
 
 def bare_rate(folder: Path, size: int, batch: int, images: int) -> float:
@@ -58,6 +62,46 @@ def bare_rate(folder: Path, size: int, batch: int, images: int) -> float:
     for i in range(0, images, batch):
         call(i)
     return images / (time.perf_counter() - t0)
+
+
+def backend_rate(folder: Path, size: int, batch: int, images: int) -> float:
+    """The diffusers backend alone (per-image generators, per-image model parts on the CPU,
+    PNG encoding), requests gathered into batches; no vision stage, no store."""
+    import asyncio
+
+    from generator.backends.base import CallBudget, ImageRequest
+    from generator.backends.diffusers_backend import DiffusersBackend
+
+    backend = DiffusersBackend(
+        budget=CallBudget(None),
+        model=str(folder),
+        device="cpu",
+        steps=2,
+        size=(size, size),
+        batch_size=batch,
+    )
+    reqs = [
+        ImageRequest(
+            prompt=f"a nurse number {i} standing on the moon news photo",
+            plan_key=f"origin/{i}",
+            seed=1,
+            attempt=0,
+            num_people=1,
+            backdrop="moon",
+            backdrop_kind="absurd",
+        )
+        for i in range(images)
+    ]
+
+    async def go() -> float:
+        await backend.generate(reqs[0])  # warm-up
+        t0 = time.perf_counter()
+        await asyncio.gather(*(backend.generate(r) for r in reqs))
+        elapsed = time.perf_counter() - t0
+        await backend.aclose()
+        return images / elapsed
+
+    return asyncio.run(go())
 
 
 def pipeline_rate(
@@ -100,6 +144,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--images", type=int, default=48)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
     import torch
@@ -113,20 +158,27 @@ def main() -> None:
         folder = build_tiny_flux(work / "tiny-flux")
         for size in args.sizes:
             for batch in args.batch_sizes:
-                b1 = bare_rate(folder, size, batch, args.images)
-                ours, run = pipeline_rate(folder, size, batch, args.images, work / f"b{batch}")
-                b2 = bare_rate(folder, size, batch, args.images)
-                bare = max(b1, b2)
+                bare, alone, ours = [], [], []
+                run: dict = {}
+                for rep in range(args.repeat):  # interleaved, so drifting load hits all three
+                    bare.append(bare_rate(folder, size, batch, args.images))
+                    alone.append(backend_rate(folder, size, batch, args.images))
+                    rate, run = pipeline_rate(
+                        folder, size, batch, args.images, work / f"b{batch}r{rep}"
+                    )
+                    ours.append(rate)
+                b, a, o = median(bare), median(alone), median(ours)
                 rows.append(
                     [
                         f"{size}x{size}",
                         batch,
-                        f"{b1:.2f} / {b2:.2f}",
-                        f"{ours:.2f}",
-                        f"{ours / bare:.1%}",
+                        f"{b:.2f}",
+                        f"{a:.2f} ({a / b:.0%})",
+                        f"{o:.2f}",
+                        f"**{o / b:.1%}**",
+                        " / ".join(f"{x:.2f}" for x in bare),
                         run["accepted"],
                         run["pipeline_calls"],
-                        f"{run['device_seconds']:.1f}",
                     ]
                 )
     text = "\n".join(
@@ -135,22 +187,25 @@ def main() -> None:
             "",
             f"Machine: {machine_line()}",
             f"Command: `.venv/bin/python bench/bench_diffusers.py --sizes {' '.join(map(str, args.sizes))} "
-            f"--batch-sizes {' '.join(map(str, args.batch_sizes))} --images {args.images}`",
+            f"--batch-sizes {' '.join(map(str, args.batch_sizes))} --images {args.images} "
+            f"--repeat {args.repeat}`",
             "",
             table(
                 [
                     "size",
                     "batch",
-                    "bare images/s (before / after)",
+                    "bare images/s",
+                    "backend alone (vs bare)",
                     "pipeline images/s",
                     "pipeline / bare",
-                    "stored",
-                    "pipeline calls",
-                    "device-seconds",
+                    "bare runs",
+                    "stored (last run)",
+                    "pipeline calls (last run)",
                 ],
                 rows,
             ),
             "",
+            f"Medians of {args.repeat} interleaved repetitions of bare, backend alone and pipeline.",
             "GPU figures: unmeasured (no GPU was available where this ran).",
         ]
     )
