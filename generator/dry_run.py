@@ -168,6 +168,8 @@ def dry_run(cfg: Config, *, batch: bool = False) -> DryRun:
 
 
 def _duration(minutes: float) -> str:
+    if minutes < 1:
+        return f"{minutes * 60:.0f} s"
     if minutes < 90:
         return f"{minutes:.0f} min"
     return f"{minutes / 60:.1f} h"
