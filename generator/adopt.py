@@ -21,8 +21,8 @@ from generator.schema import Sample
 from generator.store import Orphan, Store
 from generator.text.datelines import CityTable
 from generator.vision.dedup import CaptionIndex, PHashIndex, phash64
-from generator.vision.faces import FaceDetector, face_gate
-from generator.vision.process import Candidate, VisionSettings
+from generator.vision.faces import FaceDetector
+from generator.vision.process import Candidate, VisionSettings, gate_faces
 
 #: Builds the stored record of an accepted item: (cfg, item, candidate, attempt, backend, image).
 RecordBuilder = Callable[..., Sample]
@@ -38,15 +38,7 @@ def check_stored(path: str, s: VisionSettings, detector: FaceDetector) -> Candid
         return f"does not decode ({type(exc).__name__})"
     if img.size != (s.post_w, s.post_h):
         return f"is {img.size[0]}x{img.size[1]}, not {s.post_w}x{s.post_h}"
-    gate = face_gate(
-        detector.detect(img),
-        img.size,
-        min_faces=s.min_faces,
-        max_faces=s.max_faces,
-        min_prob=s.min_prob,
-        min_side_px=s.min_side_px,
-        max_eye_tilt_deg=s.max_eye_tilt_deg,
-    )
+    gate = gate_faces(img, detector, s)
     if not gate.ok:
         return f"fails the face gate ({gate.reason})"
     boxes = [list(map(int, f.box)) for f in gate.faces]

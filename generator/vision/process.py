@@ -19,7 +19,7 @@ from PIL import Image
 from generator.imaging import decode_rgb, encode_jpeg
 from generator.vision.crop import crop_for_shot
 from generator.vision.dedup import phash64
-from generator.vision.faces import FaceDetector, face_gate
+from generator.vision.faces import FaceDetector, GateResult, face_gate
 
 if TYPE_CHECKING:
     from generator.config import Config
@@ -98,15 +98,9 @@ class Reject:
     reason: RejectReason
 
 
-def process(
-    data: bytes, shot: str, detector: FaceDetector, s: VisionSettings
-) -> Candidate | Reject:
-    """Backend bytes -> a :class:`Candidate`, or the :class:`Reject` that says why not."""
-    try:
-        img = decode_rgb(data)
-    except Exception:  # noqa: BLE001 - undecodable bytes are a failed call
-        return Reject(RejectReason.FAILED)
-    gate = face_gate(
+def gate_faces(img: Image.Image, detector: FaceDetector, s: VisionSettings) -> GateResult:
+    """MTCNN on ``img`` and the face gate with the run's knobs (the one place they are applied)."""
+    return face_gate(
         detector.detect(img),
         img.size,
         min_faces=s.min_faces,
@@ -115,6 +109,17 @@ def process(
         min_side_px=s.min_side_px,
         max_eye_tilt_deg=s.max_eye_tilt_deg,
     )
+
+
+def process(
+    data: bytes, shot: str, detector: FaceDetector, s: VisionSettings
+) -> Candidate | Reject:
+    """Backend bytes -> a :class:`Candidate`, or the :class:`Reject` that says why not."""
+    try:
+        img = decode_rgb(data)
+    except Exception:  # noqa: BLE001 - undecodable bytes are a failed call
+        return Reject(RejectReason.FAILED)
+    gate = gate_faces(img, detector, s)
     if not gate.ok:
         return Reject(RejectReason(gate.reason or RejectReason.FACES))
     kept = gate.faces
