@@ -2,15 +2,18 @@
 # The main job, offline: set up, generate a small dataset with the `composite` backend (real
 # MTCNN, crop, OCR scrub, pHash de-dup, crash-safe store), validate it, export it as Parquet +
 # dataset card, and load every config back with `datasets.load_dataset`.
-# Usage: scripts/demo.sh [PER_CONFIG]   (default 8 samples per config; output in out/demo/)
+# Usage: scripts/demo.sh [PER_CONFIG]   (default: origin 36, text_attribute 16, text_swap 16, the
+# smallest sizes at which every class has train, validation and test samples; output in out/demo/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-n=${1:-8}
+n_origin=${1:-36}
+n_attribute=${1:-16}
+n_swap=${1:-16}
 out=out/demo
 mkdir -p "$out"
 .venv/bin/dgm4plus generate --backend composite --out "$out/DGM4" \
-  --origin "$n" --text-attribute "$n" --text-swap "$n" --strict-no-text \
+  --origin "$n_origin" --text-attribute "$n_attribute" --text-swap "$n_swap" --strict-no-text \
   --composite-signage-rate 0.2
 .venv/bin/dgm4plus validate "$out/DGM4"
 rm -rf "$out/dgm4plus"
