@@ -63,6 +63,8 @@ from generator.shards import Shard, config_shard
 from generator.store import Store, record_id, warn
 from generator.text.datelines import CityTable, load_cities
 from generator.vision.dedup import CaptionIndex, PHashIndex
+from generator.vision.detector_process import DetectorFailed, DetectorProcess, start_for_run
+from generator.vision.faces import CascadeLike
 from generator.vision.process import Candidate, RejectReason, Vision, VisionSettings
 
 #: HTTP statuses that end the run: the key, the account or the model is wrong, or a gateway
@@ -278,13 +280,14 @@ class Pipeline:
         store: Store,
         cities: CityTable,
         progress: bool = True,
+        cascade: CascadeLike | None = None,
     ) -> None:
         self.cfg = cfg
         self.backend = backend
         self.budget = budget
         self.store = store
         self.cities = cities
-        self.vision = Vision(VisionSettings.from_config(cfg))
+        self.vision = Vision(VisionSettings.from_config(cfg), cascade)
         self.stats = RunStats()
         self.phash_index = PHashIndex(cfg.PHASH_DISTANCE_MAX)
         self.captions = CaptionIndex()
@@ -301,6 +304,7 @@ class Pipeline:
         self.fatal: str | None = None
         self.progress = progress
         self.disk_error: OSError | None = None  # a store write the file system refused
+        self.detector_error: DetectorFailed | None = None  # the detector process is gone
         self.cpu_workers = max(1, min(os.cpu_count() or 1, 4))
         self.pool = ThreadPoolExecutor(
             max_workers=self.cpu_workers, thread_name_prefix="dgm4plus-cpu"
@@ -436,6 +440,11 @@ class Pipeline:
                 continue  # a failed call: regenerate while attempts remain
             try:
                 result = await loop.run_in_executor(self.pool, self.vision.process, data, item.shot)
+            except DetectorFailed as exc:  # every image would fail: stop, the spool keeps them
+                self.detector_error = self.detector_error or exc
+                self.stop_reason = self.stop_reason or "the face detector failed"
+                out.budget_stop = True
+                return out
             except Exception as exc:  # noqa: BLE001 - one odd image must not end a paid run
                 warn(
                     f"{item.plan_key}: vision stage failed on attempt {attempt} "
@@ -655,6 +664,16 @@ def format_stats(stats: dict[str, Any]) -> str:
 
 def fill_store(cfg: Config, progress: bool = True) -> RunStats:
     """Generate (or resume) the store at cfg.OUT_ROOT up to the configured targets."""
+    # First of all: the detector process (if one helps) imports torch while the rest starts.
+    detector = start_for_run(cfg)
+    try:
+        return _fill_store(cfg, progress, detector)
+    finally:
+        if detector is not None:
+            detector.close()
+
+
+def _fill_store(cfg: Config, progress: bool, detector: DetectorProcess | None) -> RunStats:
     budget = make_budget(cfg)
     backend = make_backend_for(cfg, budget)  # credentials are checked before anything is written
     tables: list[CityTable] = []
@@ -676,10 +695,15 @@ def fill_store(cfg: Config, progress: bool = True) -> RunStats:
 
         async def _go() -> RunStats:
             try:
-                pipe = Pipeline(cfg, backend, budget, store, cities, progress)
+                pipe = Pipeline(cfg, backend, budget, store, cities, progress, detector)
                 stats = await pipe.run()
                 if pipe.disk_error is not None:
                     raise pipe.disk_error
+                if pipe.detector_error is not None:
+                    raise UsageError(
+                        f"{pipe.detector_error}; every delivered image is kept (spool/), and "
+                        "the same command resumes"
+                    )
                 return stats
             finally:
                 await backend.aclose()

@@ -198,6 +198,9 @@ def ascii_place_name(name: str) -> str | None:
     "São Paulo" -> "Sao Paulo", "Xi’an" -> "Xi'an", "İzmir" -> "Izmir"; a name that keeps other
     characters ("Biel/Bienne", "Halle (Saale)", a name in another script) gives ``None``.
     """
+    if name.isascii() and "`" not in name:  # nothing to fold (most names): skip NFKD
+        plain = " ".join(name.split())
+        return plain if _PLACE_NAME.fullmatch(plain) else None
     folded = unicodedata.normalize("NFKD", name.strip().translate(_FOLD))
     plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
     plain = " ".join(plain.split())

@@ -1,4 +1,5 @@
-"""Face detection (MTCNN from facenet-pytorch) and the face gate.
+"""Face detection (MTCNN with facenet-pytorch's weights, :mod:`generator.vision.mtcnn`) and the
+face gate.
 
 Both are pure functions of pixels: no file I/O, no global configuration.  Sizes given in
 "1024-pixel units" are relative to a 1024-pixel-wide image (the generator's native size) and are
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -17,6 +19,15 @@ from PIL import Image
 __all__ = ["Face", "FaceDetector", "GateResult", "face_gate", "resolve_device"]
 
 REFERENCE_WIDTH = 1024
+
+
+class CascadeLike(Protocol):
+    """What the detector runs: :class:`generator.vision.mtcnn.Cascade`, in this process or in
+    a child (:class:`generator.vision.detector_process.DetectorProcess`)."""
+
+    def detect(self, rgb: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 # MTCNN's P-Net looks at 12x12 windows: a min_face_size below 12 would upsample the image.
 _MTCNN_MIN_FACE = 12.0
 
@@ -78,6 +89,8 @@ class FaceDetector:
     ``threads``: ``torch.set_num_threads(threads)`` is applied at construction (process-wide,
     as torch has no per-module setting); ``None`` leaves torch's setting alone.  One thread is
     the default because two threads stall at random on small machines.
+    ``cascade``: the MTCNN networks to run (for one in another process); by default they are
+    built here, on ``device``.
     """
 
     MIN_FACE_MARGIN = 0.6
@@ -88,27 +101,27 @@ class FaceDetector:
         min_face_px: int = 110,
         device: str | None = None,
         threads: int | None = 1,
+        cascade: CascadeLike | None = None,
     ) -> None:
-        import torch
-        from facenet_pytorch import MTCNN
-
         if detect_size is not None and detect_size < 32:
             raise ValueError(f"detect_size must be None or >= 32, got {detect_size}")
         if min_face_px <= 0:
             raise ValueError(f"min_face_px must be > 0, got {min_face_px}")
-        if threads is not None:
-            if threads < 1:
-                raise ValueError(f"threads must be >= 1, got {threads}")
-            torch.set_num_threads(threads)
-        device = resolve_device(device)
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
         self.detect_size = detect_size
         self.min_face_px = min_face_px
-        self.device = torch.device(device)
-        # keep_all / select_largest only matter for MTCNN.forward; detection below calls the
-        # functional detect_face so that min_face_size can vary per image without mutating
-        # shared state (a detector may be used from several worker threads).
-        self._mtcnn = MTCNN(keep_all=True, select_largest=False, device=self.device).eval()
-        self._torch = torch
+        if cascade is None:  # built here; ``device`` and ``threads`` apply to this process
+            import torch
+
+            from generator.vision.mtcnn import Cascade
+
+            if threads is not None:
+                torch.set_num_threads(threads)
+            cascade = Cascade(torch.device(resolve_device(device)))
+        # The cascade keeps no state between calls: min_face_size varies per image, and one
+        # detector serves several worker threads.
+        self._cascade = cascade
 
     def detection_scale(self, size: tuple[int, int]) -> float:
         """Factor from original pixels to detection pixels for an image of ``size`` (w, h)."""
@@ -126,8 +139,6 @@ class FaceDetector:
 
     def detect(self, img: Image.Image) -> list[Face]:
         """Faces in ``img``, most probable first, with boxes and landmarks in its pixels."""
-        from facenet_pytorch.models.utils.detect_face import detect_face
-
         if img.width < 1 or img.height < 1:
             return []
         rgb = img if img.mode == "RGB" else img.convert("RGB")
@@ -139,23 +150,11 @@ class FaceDetector:
             rgb = rgb.resize(small, Image.Resampling.BILINEAR)
         else:
             sx = sy = 1.0
-        net = self._mtcnn
-        with self._torch.inference_mode():
-            batch_boxes, batch_points = detect_face(
-                rgb,
-                self.min_face_size(img.size),
-                net.pnet,
-                net.rnet,
-                net.onet,
-                net.thresholds,
-                net.factor,
-                self.device,
-            )
-        boxes = np.asarray(batch_boxes[0], dtype=object)
+        boxes, points = self._cascade.detect(np.asarray(rgb), self.min_face_size(img.size))
         if boxes.size == 0:
             return []
         boxes = boxes.astype(float).reshape(-1, 5)
-        points = np.asarray(batch_points[0], dtype=object).astype(float).reshape(-1, 5, 2)
+        points = points.astype(float).reshape(-1, 5, 2)
         faces = []
         for (x1, y1, x2, y2, prob), pts in zip(boxes, points, strict=True):
             faces.append(

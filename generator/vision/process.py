@@ -19,7 +19,7 @@ from PIL import Image
 from generator.imaging import decode_rgb, encode_jpeg
 from generator.vision.crop import crop_for_shot
 from generator.vision.dedup import phash64
-from generator.vision.faces import FaceDetector, GateResult, face_gate
+from generator.vision.faces import CascadeLike, FaceDetector, GateResult, face_gate
 
 if TYPE_CHECKING:
     from generator.config import Config
@@ -173,12 +173,13 @@ class Vision:
     The detector is built once, under a lock, by whichever thread asks first: normally
     :meth:`warm_up`, which the pipeline starts as soon as the run starts, so that importing
     torch and building MTCNN overlap the first requests instead of following their answers.
-    One detector serves every thread: detection runs MTCNN's functional ``detect_face`` and
-    changes no state of the model.
+    One detector serves every thread: the cascade changes no state of the model. ``cascade``:
+    the networks to run, when they live elsewhere (a detector process started with the run).
     """
 
-    def __init__(self, settings: VisionSettings) -> None:
+    def __init__(self, settings: VisionSettings, cascade: CascadeLike | None = None) -> None:
         self.settings = settings
+        self._cascade = cascade
         self._lock = threading.Lock()
         self._det: FaceDetector | None = None
 
@@ -187,7 +188,10 @@ class Vision:
             if self._det is None:
                 s = self.settings
                 self._det = FaceDetector(
-                    detect_size=s.detect_size, min_face_px=s.min_side_px, device=s.device
+                    detect_size=s.detect_size,
+                    min_face_px=s.min_side_px,
+                    device=s.device,
+                    cascade=self._cascade,
                 )
             return self._det
 
