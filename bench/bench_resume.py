@@ -68,7 +68,7 @@ class Timer:
         self.calls += 1
 
 
-def tiny_real_records(tmp: Path, seed: int) -> dict[str, dict]:
+def tiny_real_records(tmp: Path, seed: int) -> dict:
     """One real accepted record per bucket, from a 3-sample composite run."""
     from generator.config import BUCKETS, load_config
     from generator.pipeline import fill_store
@@ -88,7 +88,7 @@ def tiny_real_records(tmp: Path, seed: int) -> dict[str, dict]:
     )
     fill_store(cfg, progress=False)
     records = load_records(cfg.OUT_ROOT)
-    by_bucket = {r["fake_cls"]: r for r in records}
+    by_bucket = {s.fake_cls: s for s in records}
     missing = [b for b in BUCKETS if b not in by_bucket]
     if missing:
         raise SystemExit(f"the tiny composite run accepted nothing for {missing}")
@@ -104,9 +104,9 @@ def small_jpeg(w: int, h: int) -> bytes:
     return buf.getvalue()
 
 
-def build_store(
-    root: Path, cfg, templates: dict[str, dict], n: int, n_rejected: int, seed: int
-) -> dict[str, float]:
+def build_store(root: Path, cfg, templates: dict, n: int, n_rejected: int, seed: int) -> dict:
+    import dataclasses
+
     from generator.config import BUCKETS
     from generator.store import METADATA_JSONL, REJECTED_JSONL, Store, record_id
 
@@ -120,16 +120,19 @@ def build_store(
     for i in range(n):
         bucket, k = buckets[i % 3], i // 3
         rid = record_id(cfg, bucket, k)
-        r = dict(templates[bucket])
-        r["id"] = rid
-        r["image"] = store.relative_image(bucket, rid)
-        r["plan_key"] = f"{bucket}/{k}"
-        r["text"] = f"{templates[bucket]['text']} (no. {i})"
-        r["phash"] = f"{rng.getrandbits(64):016x}"
-        records.append(r)
+        records.append(
+            dataclasses.replace(
+                templates[bucket],
+                id=rid,
+                image=store.relative_image(bucket, rid),
+                plan_key=f"{bucket}/{k}",
+                text=f"{templates[bucket].text} (no. {i})",
+                phash=f"{rng.getrandbits(64):016x}",
+            )
+        )
     with open(root / METADATA_JSONL, "w", encoding="utf-8") as fh:
         for r in records:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
     with open(root / REJECTED_JSONL, "w", encoding="utf-8") as fh:
         for j in range(n_rejected):
             bucket = buckets[j % 3]
@@ -149,7 +152,7 @@ def build_store(
     ledgers = time.perf_counter() - t0
     t1 = time.perf_counter()
     for r in records:
-        with open(root.parent / r["image"], "wb") as fh:
+        with open(root.parent / r.image, "wb") as fh:
             fh.write(jpeg)
     images = time.perf_counter() - t1
     store.records = records
@@ -225,13 +228,14 @@ def primitives(root: Path, cfg) -> dict[str, Timer]:
     import gc
 
     from generator.config import BUCKETS
+    from generator.schema import Sample, SampleRules
     from generator.store import METADATA_JSONL, Store, load_records
     from generator.vision.dedup import CaptionIndex, PHashIndex
 
     store = Store(root, cfg)
     records = load_records(root)
     names = (
-        "parse_gc_on", "parse_gc_off", "stat", "resolve", "iterdir_scan", "scandir_scan",
+        "parse_gc_on", "parse_gc_off", "identity", "trusted", "to_json", "stat", "resolve", "iterdir_scan", "scandir_scan",
         "phash", "captions", "counts", "dumps_indent", "dumps_plain",
     )  # fmt: skip
     t = {k: Timer() for k in names}
@@ -244,7 +248,25 @@ def primitives(root: Path, cfg) -> dict[str, Timer]:
                 parsed = [json.loads(line) for line in data.split(b"\n") if line]
         finally:
             (gc.enable if was else gc.disable)()
-        del parsed
+        if enabled:
+            del parsed
+    # what Store.open does with the parsed lines (GC off, as there): check the identity of each
+    # (before) / check it and build the Sample in one pass (now)
+    rules = SampleRules.from_config(cfg, root.name)
+    meta = root / METADATA_JSONL
+    gc.disable()
+    try:
+        with t["identity"]:
+            for i, obj in enumerate(parsed):
+                Sample.check_identity(obj, where=(meta, i + 1), rules=rules)
+        with t["trusted"]:
+            for i, obj in enumerate(parsed):
+                Sample.from_json_trusted(obj, where=(meta, i + 1), rules=rules)
+        with t["to_json"]:
+            rows = [r.to_json() for r in records]
+    finally:
+        gc.enable()
+    del parsed
     with t["stat"]:
         for r in records:
             store.image_path(r).stat()
@@ -262,30 +284,28 @@ def primitives(root: Path, cfg) -> dict[str, Timer]:
         for bucket in BUCKETS:
             with os.scandir(store.bucket_dir(bucket)) as it:
                 present[bucket] = {e.name for e in it if e.is_file()}
-        missing = sum(
-            1 for r in records if r["image"].rpartition("/")[2] not in present[r["fake_cls"]]
-        )
+        missing = sum(1 for r in records if r.image.rpartition("/")[2] not in present[r.fake_cls])
         wanted: dict[str, set[str]] = {b: set() for b in BUCKETS}
         for r in records:
-            wanted[r["fake_cls"]].add(r["image"].rpartition("/")[2])
+            wanted[r.fake_cls].add(r.image.rpartition("/")[2])
         orphans = sum(len(present[b] - wanted[b]) for b in BUCKETS)
     if stray or missing or orphans:
         raise SystemExit(f"store not clean: {stray} / {orphans} orphans, {missing} missing")
     with t["phash"]:
         index = PHashIndex(cfg.PHASH_DISTANCE_MAX)
-        index.add_many([int(r["phash"], 16) for r in records], [r["plan_key"] for r in records])
+        index.add_many([int(r.phash, 16) for r in records], [r.plan_key for r in records])
     with t["captions"]:
         captions = CaptionIndex()
         for r in records:
-            captions.add(r["text"], r["plan_key"])
+            captions.add(r.text, r.plan_key)
     store.records = records
     with t["counts"]:
         store.accepted_count()
     del index, captions
     with t["dumps_indent"]:
-        json.dumps(records, ensure_ascii=False, indent=1)
+        json.dumps(rows, ensure_ascii=False, indent=1)
     with t["dumps_plain"]:
-        json.dumps(records, ensure_ascii=False)
+        json.dumps(rows, ensure_ascii=False)
     return t
 
 
@@ -401,6 +421,13 @@ def run(args: argparse.Namespace) -> str:
     prim_rows = [
         prim("parse_gc_on", f"json.loads of {n} metadata lines, cyclic GC on"),
         prim("parse_gc_off", "the same, GC off", "what `gc.disable()` around parsing saves"),
+        prim("identity", f"`Sample.check_identity` of {n} parsed lines", "GC off"),
+        prim(
+            "trusted",
+            f"`Sample.from_json_trusted` of {n} parsed lines",
+            "identity checks + the Sample, one pass (what Store.open does); GC off",
+        ),
+        prim("to_json", f"`Sample.to_json` of {n} samples", "the first half of a snapshot"),
         prim("stat", f"`Path.stat()` of {n} image paths", "a stat per record"),
         prim("resolve", f"`Path.resolve()` of {n} image paths", "an lstat per path component"),
         prim(

@@ -83,12 +83,10 @@ def adopt_orphans(
     s = VisionSettings.from_config(cfg)
     detector = FaceDetector(detect_size=s.detect_size, min_face_px=s.min_side_px)
     images = PHashIndex(cfg.PHASH_DISTANCE_MAX)
-    images.add_many(
-        [int(r["phash"], 16) for r in store.records], [r["plan_key"] for r in store.records]
-    )
+    images.add_many([int(r.phash, 16) for r in store.records], [r.plan_key for r in store.records])
     captions = CaptionIndex()
     for r in store.records:
-        captions.add(r["text"], r["plan_key"])
+        captions.add(r.text, r.plan_key)
     for o in todo:
         item = plan_item(cfg, cities, o.bucket, o.k)
         verdict = check_stored(str(o.path), s, detector)

@@ -14,6 +14,7 @@ previous merge at ``--out`` is replaced the same way (moved aside first, removed
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ from typing import Any
 
 from generator.config import BUCKETS
 from generator.errors import UsageError
+from generator.schema import Sample
 from generator.shards import parse_shard
 from generator.store import (
     MANIFEST,
@@ -65,7 +67,7 @@ BUCKET_ORDER = {b: i for i, b in enumerate(BUCKETS)}
 class ShardStore:
     root: Path
     manifest: dict[str, Any]
-    records: list[dict[str, Any]]
+    records: list[Sample]
     rejected: list[dict[str, Any]]
     runs: list[dict[str, Any]]
 
@@ -117,12 +119,12 @@ def read_store(root: Path) -> ShardStore:
     # Every record through the one schema, with the shard's own settings (one line on a bad one).
     from generator.store_reader import parse_samples, store_rules
 
-    records = []
+    records: list[Sample] = []
     lines = parse_samples(root, store_rules(root)) if (root / METADATA_JSONL).exists() else []
     for _, sample in lines:
         if isinstance(sample, Exception):
             raise sample
-        records.append(sample.to_json())
+        records.append(sample)
     rejected, _ = read_jsonl(root / REJECTED_JSONL, repair=False)
     runs, _ = read_jsonl(root / RUNS_JSONL, repair=False)
     return ShardStore(root, manifest, records, rejected, runs)
@@ -170,46 +172,46 @@ def _check_compatible(stores: Sequence[ShardStore]) -> tuple[int, dict[str, Any]
     return n, ref
 
 
-def _plan_order(record: dict[str, Any]) -> tuple[int, int]:
-    bucket, k = split_key(record["plan_key"])
+def _plan_order(record: Sample) -> tuple[int, int]:
+    bucket, k = split_key(record.plan_key)
     return k, BUCKET_ORDER[bucket]
 
 
 def select(
     stores: Sequence[ShardStore], targets: dict[str, int] | None, phash_max: int
-) -> tuple[list[tuple[ShardStore, dict[str, Any]]], list[dict[str, Any]]]:
+) -> tuple[list[tuple[ShardStore, Sample]], list[dict[str, Any]]]:
     """The records the merged store keeps, in plan order, and rejection lines for the rest."""
     pool = sorted(((s, r) for s in stores for r in s.records), key=lambda sr: _plan_order(sr[1]))
     phashes = PHashIndex(phash_max)
     captions = CaptionIndex()
-    kept: list[tuple[ShardStore, dict[str, Any]]] = []
+    kept: list[tuple[ShardStore, Sample]] = []
     dropped: list[dict[str, Any]] = []
     per_bucket = dict.fromkeys(BUCKETS, 0)
     for store, rec in pool:
-        bucket = rec["fake_cls"]
+        bucket = rec.fake_cls
         reason = None
         if targets is not None and per_bucket[bucket] >= targets.get(bucket, 0):
             reason = "over_target"
-        elif captions.find(rec["text"]) is not None:
+        elif captions.find(rec.text) is not None:
             reason = "duplicate_caption"
-        elif phashes.find(int(rec["phash"], 16)):
+        elif phashes.find(int(rec.phash, 16)):
             reason = "duplicate_image"
         if reason is not None:
             if reason != "over_target":
                 dropped.append(
                     {
-                        "plan_key": rec["plan_key"],
+                        "plan_key": rec.plan_key,
                         "fake_cls": bucket,
                         "reason": reason,
                         "attempt_reasons": [],
                         "calls": 0,
-                        "backend": rec.get("backend"),
+                        "backend": rec.backend,
                         "merged_from": str(store.root),
                     }
                 )
             continue
-        phashes.add(int(rec["phash"], 16), rec["plan_key"])
-        captions.add(rec["text"], rec["plan_key"])
+        phashes.add(int(rec.phash, 16), rec.plan_key)
+        captions.add(rec.text, rec.plan_key)
         per_bucket[bucket] += 1
         kept.append((store, rec))
     return kept, dropped
@@ -270,16 +272,23 @@ def merge_stores(inputs: Sequence[Path], out: Path) -> MergeReport:
             shutil.rmtree(tmp, ignore_errors=True)
     report.counts = dict.fromkeys(BUCKETS, 0)
     for _, rec in kept:
-        report.counts[rec["fake_cls"]] += 1
+        report.counts[rec.fake_cls] += 1
     return report
 
 
 def _check_nothing_added(out: Path, stores: Sequence[ShardStore]) -> None:
     """An earlier merge may be replaced only if it holds nothing the shards lack (a top-up run
     on the merged store writes samples that exist nowhere else)."""
-    have = {r["plan_key"] for s in stores for r in s.records}
-    rows, _ = read_jsonl(out / METADATA_JSONL, repair=False)
-    extra = [r["plan_key"] for r in rows if r.get("plan_key") not in have]
+    from generator.store_reader import parse_samples, store_rules
+
+    have = {r.plan_key for s in stores for r in s.records}
+    extra = []
+    if (out / METADATA_JSONL).exists():
+        for _, sample in parse_samples(out, store_rules(out)):
+            if isinstance(sample, Exception):
+                raise sample
+            if sample.plan_key not in have:
+                extra.append(sample.plan_key)
     if extra:
         raise UsageError(
             f"--out {out} holds {len(extra)} sample(s) that no shard has (e.g. {extra[0]}, "
@@ -322,7 +331,7 @@ def _write_merged(
     tmp: Path,
     name: str,
     stores: Sequence[ShardStore],
-    kept: Sequence[tuple[ShardStore, dict[str, Any]]],
+    kept: Sequence[tuple[ShardStore, Sample]],
     dropped: list[dict[str, Any]],
     n: int,
 ) -> None:
@@ -330,20 +339,21 @@ def _write_merged(
         (tmp / folder).mkdir(parents=True, exist_ok=True)
     records = []
     for store, rec in kept:
-        bucket = rec["fake_cls"]
-        file_name = str(rec["image"]).rpartition("/")[2]
-        src = store.root.parent / rec["image"]
+        bucket = rec.fake_cls
+        file_name = rec.image.rpartition("/")[2]
+        src = store.root.parent / rec.image
         if not src.is_file():
             src = (
                 store.root / BUCKETS[bucket][1] / file_name
             )  # a shard folder renamed after its run
         if not src.is_file():
             raise UsageError(
-                f"{store.root}: image of {rec['plan_key']} is missing ({rec['image']}); "
+                f"{store.root}: image of {rec.plan_key} is missing ({rec.image}); "
                 f"resume that shard (`dgm4plus generate --shard ... --out {store.root}`) first"
             )
         _link_or_copy(src, tmp / BUCKETS[bucket][1] / file_name)
-        records.append({**rec, "image": f"{name}/{BUCKETS[bucket][1]}/{file_name}"})
+        moved = dataclasses.replace(rec, image=f"{name}/{BUCKETS[bucket][1]}/{file_name}")
+        records.append(moved.to_json())
     rejected = sorted(
         (r for s in stores for r in s.rejected),
         key=lambda r: (str(r.get("plan_key")), json.dumps(r, sort_keys=True)),

@@ -293,10 +293,10 @@ class Pipeline:
         self.captions = CaptionIndex()
         # Rebuilt from stored metadata, without re-reading any image.
         self.phash_index.add_many(
-            [int(r["phash"], 16) for r in store.records], [r["plan_key"] for r in store.records]
+            [int(r.phash, 16) for r in store.records], [r.plan_key for r in store.records]
         )
         for r in store.records:
-            self.captions.add(r["text"], r["plan_key"])
+            self.captions.add(r.text, r.plan_key)
         self.accepted = store.accepted_count()
         self.inflight: Counter = Counter()
         self.stop_reason: str | None = None

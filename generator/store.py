@@ -275,7 +275,8 @@ class Store:
     def __init__(self, root: Path, cfg: Config) -> None:
         self.root = Path(root)
         self.cfg = cfg
-        self.records: list[dict[str, Any]] = []
+        #: The accepted samples, in ledger order (metadata.jsonl's lines, parsed).
+        self.records: list[Sample] = []
         self.rejected: list[dict[str, Any]] = []
         self._since_snapshot = 0
         self._lock: StoreLock | None = None
@@ -294,8 +295,8 @@ class Store:
     def bucket_dir(self, bucket: str) -> Path:
         return self.root / BUCKETS[bucket][1]
 
-    def image_path(self, record: dict[str, Any]) -> Path:
-        return self.root.parent / record["image"]
+    def image_path(self, sample: Sample) -> Path:
+        return self.root.parent / sample.image
 
     def relative_image(self, bucket: str, rid: int) -> str:
         return self.relative_image_name(bucket, f"{rid}.jpg")
@@ -321,10 +322,11 @@ class Store:
         try:
             rec = Recovery()
             store._check_folders()
-            records, torn = read_jsonl(store.root / METADATA_JSONL, repair=False)
-            store._check_ledger(records)
+            lines, torn = read_jsonl(store.root / METADATA_JSONL, repair=False)
+            store._check_ledger(lines)
             store._check_manifest(write=False)
-            store._check_records(records)
+            records = store._check_records(lines)
+            del lines
             rejected, torn_r = read_jsonl(store.root / REJECTED_JSONL, repair=False)
             if prepare is not None:
                 prepare()
@@ -373,6 +375,8 @@ class Store:
                     )
 
     def _check_ledger(self, records: list[dict[str, Any]]) -> None:
+        # ``records``: the ledger's lines as parsed JSON (before they become Samples), compared
+        # with the snapshot's, which may hold anything.
         """Refuse a ledger that lost records the snapshot still lists (missing, emptied or cut
         short): treating it as the truth would orphan, and re-pay for, every sample it lost."""
         meta, snap = self.root / METADATA_JSONL, self.root / METADATA_JSON
@@ -473,40 +477,37 @@ class Store:
             rec.add(f"{path}: {reason}; moved to {dest}")
         return dest
 
-    def _check_records(self, records: list[dict[str, Any]]) -> None:
-        """Read-only: every record's identity parses, its image path is in its class folder of
-        this store, and no id repeats; one line naming the file, line and field otherwise."""
+    def _check_records(self, lines: list[dict[str, Any]]) -> list[Sample]:
+        """Read-only: every line becomes a :class:`Sample` whose identity is checked (its image
+        path is in its class folder of this store), and no id repeats; one line naming the
+        file, line and field otherwise."""
         meta = self.root / METADATA_JSONL
-        self._check_root_name(records)
-        seen_ids: set[Any] = set()
+        self._check_root_name(lines)
         rules = SampleRules.from_config(self.cfg, self.name)
-        for i, r in enumerate(records):
-            # The one schema, with this store's settings: a bad field is one line naming it. Every
-            # record's identity (what resume relies on); the newest ones, whose images are decoded
-            # on recovery, in full. The readers (builder, exports, validate) check every field.
-            if i < len(records) - VERIFY_TAIL:
-                Sample.check_identity(r, where=(meta, i + 1), rules=rules)
-            else:
-                Sample.from_json(r, where=(meta, i + 1), rules=rules)
-            bucket = r["fake_cls"]
-            image = r["image"]
-            name = image.rpartition("/")[2] if isinstance(image, str) else ""
-            if bucket not in BUCKETS or image != self.relative_image_name(bucket, name):
+        tail = len(lines) - VERIFY_TAIL
+        trusted, full = Sample.from_json_trusted, Sample.from_json
+        with _no_gc():
+            # The one schema, with this store's settings: a bad field is one line naming it.
+            # Every record's identity (what resume relies on; the image path too: it must be
+            # <store>/<class folder>/<id>.jpg); the newest ones, whose images are decoded on
+            # recovery, in full. The readers (builder, exports, validate) check every field.
+            samples = [
+                (trusted if i < tail else full)(r, where=(meta, i + 1), rules=rules)
+                for i, r in enumerate(lines)
+            ]
+        seen_ids: set[int] = set()
+        for i, sample in enumerate(samples):
+            if sample.id in seen_ids:
                 raise DataFileError(
-                    meta,
-                    i + 1,
-                    f"image path {image!r} is not in the {bucket} folder of {self.name}",
+                    meta, i + 1, f"id {sample.id} appears twice; remove the duplicate line"
                 )
-            if r["id"] in seen_ids:
-                raise DataFileError(
-                    meta, i + 1, f"id {r['id']} appears twice; remove the duplicate line"
-                )
-            seen_ids.add(r["id"])
+            seen_ids.add(sample.id)
+        return samples
 
     def _recover(
         self,
         rec: Recovery,
-        records: list[dict[str, Any]],
+        records: list[Sample],
         torn: bool,
         rejected: list[dict[str, Any]],
         torn_r: bool,
@@ -525,12 +526,12 @@ class Store:
         # One directory listing per class folder instead of a stat per record: fast at 100k.
         listing = {b: {e.name: e for e in os.scandir(self.bucket_dir(b))} for b in BUCKETS}
         size = (self.cfg.POST_W, self.cfg.POST_H)
-        keep: list[dict[str, Any]] = []
+        keep: list[Sample] = []
         referenced: dict[str, set[str]] = {b: set() for b in BUCKETS}
         for i, r in enumerate(records):
-            bucket = r["fake_cls"]
-            name = r["image"].rpartition("/")[2]
-            image = r["image"]
+            bucket = r.fake_cls
+            image = r.image
+            name = image.rpartition("/")[2]
             # Images are fsynced and renamed before their record is written, so a recorded image
             # is whole unless something outside deleted or damaged it: list all, decode the tail.
             entry = listing[bucket].get(name)
@@ -544,15 +545,13 @@ class Store:
             elif present:
                 self.quarantine(
                     self.image_path(r),
-                    f"image of {r['plan_key']} does not decode or is not "
+                    f"image of {r.plan_key} does not decode or is not "
                     f"{size[0]}x{size[1]}; record dropped, will be built again",
                     rec,
                 )
                 referenced[bucket].add(name)
             else:
-                rec.add(
-                    f"{r['plan_key']}: image {image} missing; record dropped, will be built again"
-                )
+                rec.add(f"{r.plan_key}: image {image} missing; record dropped, will be built again")
         if len(keep) != len(records):
             self._rewrite_metadata(keep)
         self.records = keep
@@ -618,7 +617,7 @@ class Store:
                 )
             else:
                 rec.add(f"{path}: not written by dgm4plus; left alone")
-        accepted = {r["plan_key"]: r.get("attempt") for r in self.records}
+        accepted = {r.plan_key: r.attempt for r in self.records}
         decided = {str(r.get("plan_key")) for r in self.rejected}
         pending = 0
         for e in entries:
@@ -665,8 +664,8 @@ class Store:
     def relative_image_name(self, bucket: str, name: str) -> str:
         return f"{self.name}/{BUCKETS[bucket][1]}/{name}"
 
-    def _rewrite_metadata(self, records: Iterable[dict[str, Any]]) -> None:
-        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    def _rewrite_metadata(self, records: Iterable[Sample]) -> None:
+        body = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records)
         write_atomic(self.root / METADATA_JSONL, body.encode())
 
     # -- state ---------------------------------------------------------------------------
@@ -678,32 +677,33 @@ class Store:
         gone = rejected_ids(self.root)
         counts = dict.fromkeys(BUCKETS, 0)
         for r in self.records:
-            if r["id"] not in gone:
-                counts[r["fake_cls"]] += 1
+            if r.id not in gone:
+                counts[r.fake_cls] += 1
         return counts
 
     def used_keys(self) -> dict[str, set[int]]:
         used: dict[str, set[int]] = {b: set() for b in BUCKETS}
-        for r in (*self.records, *self.rejected):
-            bucket, k = split_key(r["plan_key"])
+        for r in self.records:
+            bucket, k = split_key(r.plan_key)
+            used[bucket].add(k)
+        for entry in self.rejected:
+            bucket, k = split_key(entry["plan_key"])
             used[bucket].add(k)
         return used
 
     # -- writing -------------------------------------------------------------------------
     def append_accepted(self, sample: Sample, jpeg: bytes) -> None:
-        record = sample.to_json()
-        write_atomic(self.image_path(record), jpeg)  # the image first, then its record
-        _append_line(self.root / METADATA_JSONL, record)
-        self.records.append(record)
+        write_atomic(self.image_path(sample), jpeg)  # the image first, then its record
+        _append_line(self.root / METADATA_JSONL, sample.to_json())
+        self.records.append(sample)
         self._since_snapshot += 1
         if self._since_snapshot >= self.cfg.SNAP_EVERY:
             self.snapshot()
 
     def append_record(self, sample: Sample) -> None:
         """The record of an image already in place (adoption, repair)."""
-        record = sample.to_json()
-        _append_line(self.root / METADATA_JSONL, record)
-        self.records.append(record)
+        _append_line(self.root / METADATA_JSONL, sample.to_json())
+        self.records.append(sample)
         self._since_snapshot += 1
 
     def append_rejected(self, entry: dict[str, Any]) -> None:
@@ -712,7 +712,7 @@ class Store:
 
     def snapshot(self) -> None:
         # No indent: json's C encoder only runs without it (2x faster at 100k records).
-        body = json.dumps(self.records, ensure_ascii=False) + "\n"
+        body = json.dumps([r.to_json() for r in self.records], ensure_ascii=False) + "\n"
         write_atomic(self.root / METADATA_JSON, body.encode())
         self._since_snapshot = 0
 
@@ -724,9 +724,13 @@ class Store:
 # Read-only access for the builder and release code
 
 
-def load_records(root: Path) -> list[dict[str, Any]]:
-    """Accepted records of a store, read-only. A torn last line (a crash mid-append) is
-    ignored; a missing or empty store is one clear :class:`UsageError`."""
+def load_records(root: Path) -> list[Sample]:
+    """Accepted samples of a store in ledger order, read-only, each checked in full against the
+    store's own settings (:func:`generator.store_reader.parse_samples`; the first bad line is one
+    :class:`DataFileError`). A torn last line (a crash mid-append) is ignored; a missing or
+    empty store is one clear :class:`UsageError`."""
+    from generator.store_reader import parse_samples
+
     root = Path(root)
     meta = root / METADATA_JSONL
     if not root.is_dir():
@@ -735,10 +739,15 @@ def load_records(root: Path) -> list[dict[str, Any]]:
         raise UsageError(
             f"{root} has no {METADATA_JSONL}: not a dgm4plus store, or nothing generated yet"
         )
-    rows, _ = read_jsonl(meta, repair=False)
-    if not rows:
+    samples: list[Sample] = []
+    with _no_gc():
+        for _, item in parse_samples(root):
+            if isinstance(item, DataFileError):
+                raise item
+            samples.append(item)
+    if not samples:
         raise UsageError(f"{meta} holds no records yet (run `dgm4plus generate --out {root}`)")
-    return rows
+    return samples
 
 
 def load_runs(root: Path) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from generator.release.card import FIELD_DOCS, size_category
 from generator.release.contact_sheet import pick_examples
 from generator.release.export import MARKER
 from generator.splits import SPLITS
+from generator.store_reader import load_samples
 from generator.text.tokenize import dgm4_words
 
 PER_BUCKET = 30
@@ -142,8 +143,8 @@ def test_card_body(export, store):
     assert "`orig`" in body and "[0, 0, W, H]" in body
     # contact sheet linked, with the captions of its examples
     assert "(images/contact_sheet.jpg)" in body
-    for rec in pick_examples(store.records):
-        assert rec["text"] in body
+    for sample in pick_examples(load_samples(store.root)):
+        assert sample.text in body
     # statistics from the data: totals, shot types, caption length bounds
     shots = {r["shot"] for r in store.records}
     assert all(f"| {shot} |" in body for shot in shots)

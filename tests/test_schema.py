@@ -117,6 +117,37 @@ def test_check_identity_is_from_json_on_the_identity_fields(small, cls, name, va
         Sample.check_identity(record, where=WHERE, rules=SampleRules())  # left to from_json
 
 
+@pytest.mark.parametrize(("cls", "name", "value", "words"), BAD_FIELDS)
+def test_from_json_trusted_checks_the_identity_fields(small, cls, name, value, words):
+    """Resume's one-pass constructor: check_identity's checks, the other values as stored."""
+    record = _good(small, cls)
+    record[name] = value
+    if name in IDENTITY:
+        with pytest.raises(DataFileError, match=f"field '{name}'"):
+            Sample.from_json_trusted(record, where=WHERE, rules=SampleRules())
+        return
+    try:
+        sample = Sample.from_json_trusted(record, where=WHERE, rules=SampleRules())
+    except DataFileError as exc:  # a value of the wrong shape is left to from_json, which names it
+        assert f"field '{name}'" in str(exc)
+    else:
+        assert sample.to_json() == record  # taken as stored, written back unchanged
+
+
+def test_from_json_trusted_is_from_json_on_good_records(small):
+    rules = SampleRules()
+    records = [*small.records]
+    records.append({**small.records[0], "cost_usd": 0.011, "usage": {"output_tokens": 272}})
+    records.append({k: v for k, v in small.records[1].items() if k != "attempt"})
+    for record in records:
+        trusted = Sample.from_json_trusted(record, where=WHERE, rules=rules)
+        assert trusted == Sample.from_json(record, where=WHERE, rules=rules)
+        assert trusted.extra == Sample.from_json(record, where=WHERE, rules=rules).extra
+        if "attempt" in record:
+            assert trusted.to_json() == record
+            assert list(trusted.to_json()) == [*FIELDS, *trusted.extra]
+
+
 def test_not_an_object(small):
     with pytest.raises(
         DataFileError, match=r"^m:3: expected a JSON object \(one record\), got None$"
@@ -494,7 +525,7 @@ def test_merge_reads_shard_records_through_the_schema(tmp_path):
     from generator.merge import read_store
 
     fs = make_store(tmp_path, per_bucket=1)
-    assert [r["id"] for r in read_store(fs.root).records] == [r["id"] for r in fs.records]
+    assert [s.id for s in read_store(fs.root).records] == [r["id"] for r in fs.records]
     root = _broken_store(tmp_path / "bad", "phash")
     with pytest.raises(DataFileError, match=r"metadata\.jsonl:2: field 'phash'"):
         read_store(root)

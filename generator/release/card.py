@@ -31,7 +31,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from generator import meta
 from generator.errors import UsageError
 from generator.meta import CLASS_NAMES, CONFIG_NAMES, DEFAULT_CONFIG
-from generator.schema import dgm4plus_features
+from generator.schema import Sample, dgm4plus_features
 from generator.splits import SPLITS
 from generator.text.tokenize import DGM4_MAX_WORDS, dgm4_words
 
@@ -147,7 +147,7 @@ class CardInputs:
     #: the runs of ``runs.jsonl`` summed up (:func:`summarize_runs`; ``None`` if there is none)
     run: dict[str, Any] | None
     #: the contact sheet's examples, in the order drawn
-    picks: list[dict[str, Any]] = field(default_factory=list)
+    picks: list[Sample] = field(default_factory=list)
     license: str = DEFAULT_LICENSE
     pretty_name: str = PRETTY_NAME
     repo_id: str | None = None
@@ -453,12 +453,10 @@ def card_context(inp: CardInputs) -> dict[str, Any]:
     ]
 
     examples = []
-    for p in inp.picks:
-        marked_at = set(p.get("fake_text_pos") or [])
-        marked = [w for i, w in enumerate(dgm4_words(p["text"])) if i in marked_at]
-        examples.append(
-            [f"`{p['fake_cls']}`", p["id"], p["text"], " ".join(marked) if marked else "–"]
-        )
+    for p in inp.picks:  # plain rows for the template
+        marked_at = set(p.fake_text_pos)
+        marked = [w for i, w in enumerate(dgm4_words(p.text)) if i in marked_at]
+        examples.append([f"`{p.fake_cls}`", p.id, p.text, " ".join(marked) if marked else "–"])
 
     knobs = {k: _public_knob(k, v) for k, v in (run.get("config") or {}).items()}
     gen_size = str(knobs.get("GEN_SIZE", "1024x1024")).replace("x", "×")

@@ -15,7 +15,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from generator.store_reader import image_file  # never read outside the store
+from generator.schema import Sample
+from generator.store_reader import image_path  # never read outside the store
 from generator.text.tokenize import dgm4_words
 
 CLASS_ORDER = ("origin", "text_attribute", "text_swap")
@@ -40,16 +41,16 @@ def _rank(sample_id: int) -> bytes:
     return hashlib.sha256(b"dgm4plus-contact-sheet:" + str(int(sample_id)).encode()).digest()
 
 
-def pick_examples(records: Iterable[dict[str, Any]], per_class: int = 3) -> list[dict[str, Any]]:
-    """``per_class`` records of each class (in class order), chosen by a salted hash of the id."""
-    by_class: dict[str, list[dict[str, Any]]] = {c: [] for c in CLASS_ORDER}
-    for record in records:
-        if record.get("fake_cls") in by_class:
-            by_class[record["fake_cls"]].append(record)
-    picks: list[dict[str, Any]] = []
+def pick_examples(samples: Iterable[Sample], per_class: int = 3) -> list[Sample]:
+    """``per_class`` samples of each class (in class order), chosen by a salted hash of the id."""
+    by_class: dict[str, list[Sample]] = {c: [] for c in CLASS_ORDER}
+    for sample in samples:
+        if sample.fake_cls in by_class:
+            by_class[sample.fake_cls].append(sample)
+    picks: list[Sample] = []
     for cls in CLASS_ORDER:
-        chosen = sorted(by_class[cls], key=lambda r: _rank(r["id"]))[:per_class]
-        picks.extend(sorted(chosen, key=lambda r: r["id"]))
+        chosen = sorted(by_class[cls], key=lambda s: _rank(s.id))[:per_class]
+        picks.extend(sorted(chosen, key=lambda s: s.id))
     return picks
 
 
@@ -117,15 +118,13 @@ def _line_height(font: Any) -> int:
     return int(box[3] - box[1]) + 5
 
 
-def render_contact_sheet(
-    root: Path, picks: Sequence[dict[str, Any]], out: Path, columns: int = 3
-) -> Path:
+def render_contact_sheet(root: Path, picks: Sequence[Sample], out: Path, columns: int = 3) -> Path:
     """Draw ``picks`` (grouped by class, ``columns`` a row) into ``out`` (JPEG); return ``out``."""
     (font, full_glyphs), (title_font, _) = _font(FONT_SIZE), _font(TITLE_SIZE)
     line_h, title_h = _line_height(font), _line_height(title_font) + 6
-    rows: list[tuple[str, list[dict[str, Any]]]] = []
+    rows: list[tuple[str, list[Sample]]] = []
     for cls in CLASS_ORDER:
-        members = [p for p in picks if p.get("fake_cls") == cls]
+        members = [p for p in picks if p.fake_cls == cls]
         for i in range(0, len(members), columns):
             rows.append((cls, members[i : i + columns]))
     if not rows:
@@ -135,7 +134,7 @@ def render_contact_sheet(
     for _, members in rows:
         row_lines = []
         for rec in members:
-            tokens = _marked_tokens(rec["text"], rec.get("fake_text_pos") or [])
+            tokens = _marked_tokens(rec.text, rec.fake_text_pos)
             if not full_glyphs:
                 tokens = [(t.translate(_ASCII_PUNCT), flag) for t, flag in tokens]
             lines = _wrap(tokens, font, CELL_W)
@@ -155,7 +154,7 @@ def render_contact_sheet(
         y += title_h
         for col, (rec, lines) in enumerate(zip(members, row_lines, strict=True)):
             x = PAD + col * (CELL_W + PAD)
-            with Image.open(image_file(root, rec["image"])) as im:
+            with Image.open(image_path(root, rec)) as im:
                 thumb = im.convert("RGB")
                 if thumb.size != (CELL_W, CELL_H):
                     thumb.thumbnail((CELL_W, CELL_H))
@@ -176,10 +175,10 @@ def render_contact_sheet(
 
 
 def make_contact_sheet(
-    root: Path, records: Iterable[dict[str, Any]], out: Path, per_class: int = 3
-) -> list[dict[str, Any]]:
-    """Pick, draw and save; return the picked records (the card lists their captions)."""
-    picks = pick_examples(records, per_class)
+    root: Path, samples: Iterable[Sample], out: Path, per_class: int = 3
+) -> list[Sample]:
+    """Pick, draw and save; return the picked samples (the card lists their captions)."""
+    picks = pick_examples(samples, per_class)
     render_contact_sheet(root, picks, out, columns=max(1, per_class))
     return picks
 

@@ -43,7 +43,7 @@ from generator.release.card import (
 )
 from generator.release.contact_sheet import make_contact_sheet
 from generator.release.replace import install_folder, sweep, temp_folder, work_folder
-from generator.schema import DEFAULT_FAKE_IMAGE_BOX, dgm4plus_features
+from generator.schema import DEFAULT_FAKE_IMAGE_BOX, Sample, dgm4plus_features
 from generator.split_check import warn_empty_splits
 from generator.splits import SPLITS, check_ratios
 from generator.store import load_runs
@@ -121,7 +121,7 @@ def _review_counts(root: Path, ids: Sequence[int]) -> dict[str, Any] | None:
 def _build_into(
     tmp: Path,
     root: Path,
-    records: list[dict[str, Any]],
+    records: list[Sample],
     ratios: tuple[float, float, float],
     cache_dir: str,
     license: str,
@@ -224,9 +224,9 @@ def export_dataset(
         raise UsageError(f"export: max_shard_bytes must be positive, got {max_shard_bytes}")
     root = resolve_store(data_dir)
     # Checked Samples (the builder checks them again, each config on its own); the contact
-    # sheet and the card read their stored form.
-    records = [s.to_json() for s in load_samples(root)]
-    warn_empty_splits(((r["fake_cls"], r["id"]) for r in records), ratios, "export")
+    # sheet and the card pick their examples from them.
+    records = load_samples(root)
+    warn_empty_splits(((s.fake_cls, s.id) for s in records), ratios, "export")
     out_path = Path(out).expanduser()
     out_path = out_path if out_path.is_absolute() else Path.cwd() / out_path
     sweep(out_path)  # an interrupted export: its old folder back in place, its work folders gone
