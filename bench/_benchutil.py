@@ -172,17 +172,17 @@ def make_detector(s: Setting, min_face_px: int = 110):
     if s.margin is not None:
         det.MIN_FACE_MARGIN = s.margin  # instance attribute: this detector only
     if s.factor is not None:
-        det._mtcnn.factor = s.factor  # FaceDetector passes net.factor to detect_face
+        det.factor = s.factor  # instance attributes, passed to the cascade on each call
     if s.thresholds is not None:
-        thr = list(det._mtcnn.thresholds)
+        thr = list(det.thresholds)
         thr[: len(s.thresholds)] = s.thresholds
-        det._mtcnn.thresholds = thr  # ... and net.thresholds
+        det.thresholds = tuple(thr)
     return det
 
 
 def pyramid(det, size: tuple[int, int]) -> tuple[int, int]:
     """(largest level's short side, number of levels) of MTCNN's P-Net pyramid for an image
-    of ``size`` given to ``det.detect`` (mirrors facenet's detect_face)."""
+    of ``size`` given to ``det.detect`` (mirrors the cascade's pyramid)."""
     scale = det.detection_scale(size)
     side = min(round(size[0] * scale), round(size[1] * scale))
     m = 12.0 / det.min_face_size(size)
@@ -190,7 +190,7 @@ def pyramid(det, size: tuple[int, int]) -> tuple[int, int]:
     minl, levels = side * m, 0
     while minl >= 12:
         levels += 1
-        minl *= det._mtcnn.factor
+        minl *= det.factor
     return first, levels
 
 

@@ -238,8 +238,8 @@ def run(args: argparse.Namespace) -> str:
                 s.label,
                 "full" if s.detect_size is None else s.detect_size,
                 f"{det.MIN_FACE_MARGIN:g}",
-                f"{det._mtcnn.factor:g}",
-                ",".join(f"{x:g}" for x in det._mtcnn.thresholds),
+                f"{det.factor:g}",
+                ",".join(f"{x:g}" for x in det.thresholds),
                 f"{det.min_face_size(size):.1f}",
                 f"{first} px / {levels}",
                 f"{median(ms):.1f}",
@@ -325,13 +325,13 @@ def run(args: argparse.Namespace) -> str:
 
 def mtcnn_split(settings, detectors, images) -> list[list[object]]:
     """Per-setting split of MTCNN's CPU time into resampling, P-Net, R-Net, O-Net, rest."""
-    import facenet_pytorch.models.utils.detect_face as dfm
+    import generator.vision.mtcnn as dfm
 
     rows = []
-    real_resample = dfm.imresample
+    real_resample = dfm._resample
     for s in settings:
         det = detectors[s.label]
-        net = det._mtcnn
+        net = det._cascade
         acc: dict[str, float] = {}
 
         def timed(name, fn, acc=acc):
@@ -350,7 +350,7 @@ def mtcnn_split(settings, detectors, images) -> list[list[object]]:
             k: [] for k in ("total", "resample", "pnet", "rnet", "onet", "other")
         }
         cands = {"rnet": 0, "onet": 0}
-        dfm.imresample = timed("resample", real_resample)
+        dfm._resample = timed("resample", real_resample)
         for name in ("pnet", "rnet", "onet"):
             module = getattr(net, name)
             module.forward = timed(name, module.forward)
@@ -369,7 +369,7 @@ def mtcnn_split(settings, detectors, images) -> list[list[object]]:
                 for k in cands:
                     cands[k] += acc.get(k + "_n", 0)
         finally:
-            dfm.imresample = real_resample
+            dfm._resample = real_resample
             for name in ("pnet", "rnet", "onet"):
                 del getattr(net, name).forward  # back to the class's forward
         n = max(1, len(images))

@@ -17,6 +17,7 @@ import pickle
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from generator.config import Config
 
 __all__ = ["DetectorFailed", "DetectorProcess", "start_for_run"]
+
+#: MTCNN's defaults (as in :mod:`generator.vision.mtcnn`, which imports torch: not here).
+THRESHOLDS = (0.6, 0.7, 0.7)
+FACTOR = 0.709
 
 #: The worker's module, run as ``python -m``: it imports torch and the cascade, nothing else.
 WORKER = "generator.vision.detector_worker"
@@ -88,13 +93,20 @@ class DetectorProcess:
             self._ready = True
         return self.device
 
-    def detect(self, rgb: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]:
+    def detect(
+        self,
+        rgb: np.ndarray,
+        min_size: float,
+        thresholds: Sequence[float] = THRESHOLDS,
+        factor: float = FACTOR,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`generator.vision.mtcnn.Cascade.detect`."""
+        request = ("detect", np.ascontiguousarray(rgb), float(min_size), tuple(thresholds), factor)
         with self._lock:
             self._wait_ready()
             inp, _ = self._pipes()
             try:
-                pickle.dump(("detect", np.ascontiguousarray(rgb), float(min_size)), inp, 5)
+                pickle.dump(request, inp, 5)
                 inp.flush()
             except OSError:
                 pass  # the child is gone: _receive says so

@@ -1,7 +1,8 @@
 """The child side of :class:`generator.vision.detector_process.DetectorProcess`.
 
 ``python -m generator.vision.detector_worker DEVICE THREADS``: builds the cascade, says
-``("ready", device)``, then answers each ``("detect", rgb, min_size)`` read from stdin with
+``("ready", device)``, then answers each ``("detect", rgb, min_size, thresholds, factor)`` read
+from stdin with
 ``("ok", (boxes, points))`` or ``("error", message)`` on stdout, until stdin closes.
 """
 
@@ -40,11 +41,11 @@ def main(argv: list[str]) -> int:
     _reply(out, "ready", str(cascade.device))
     while True:
         try:
-            _, rgb, min_size = pickle.load(inp)
+            _, rgb, min_size, thresholds, factor = pickle.load(inp)
         except EOFError:
             return 0
         try:
-            _reply(out, "ok", cascade.detect(rgb, min_size))
+            _reply(out, "ok", cascade.detect(rgb, min_size, thresholds, factor))
         except BrokenPipeError:
             return 0
         except Exception as exc:

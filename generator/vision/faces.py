@@ -25,7 +25,13 @@ class CascadeLike(Protocol):
     """What the detector runs: :class:`generator.vision.mtcnn.Cascade`, in this process or in
     a child (:class:`generator.vision.detector_process.DetectorProcess`)."""
 
-    def detect(self, rgb: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]: ...
+    def detect(
+        self,
+        rgb: np.ndarray,
+        min_size: float,
+        thresholds: Sequence[float] = ...,
+        factor: float = ...,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 # MTCNN's P-Net looks at 12x12 windows: a min_face_size below 12 would upsample the image.
@@ -111,6 +117,9 @@ class FaceDetector:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.detect_size = detect_size
         self.min_face_px = min_face_px
+        #: MTCNN's stage thresholds and pyramid step (its defaults; benchmarks try others).
+        self.thresholds: tuple[float, ...] = (0.6, 0.7, 0.7)
+        self.factor = 0.709
         if cascade is None:  # built here; ``device`` and ``threads`` apply to this process
             import torch
 
@@ -150,7 +159,9 @@ class FaceDetector:
             rgb = rgb.resize(small, Image.Resampling.BILINEAR)
         else:
             sx = sy = 1.0
-        boxes, points = self._cascade.detect(np.asarray(rgb), self.min_face_size(img.size))
+        boxes, points = self._cascade.detect(
+            np.asarray(rgb), self.min_face_size(img.size), self.thresholds, self.factor
+        )
         if boxes.size == 0:
             return []
         boxes = boxes.astype(float).reshape(-1, 5)

@@ -24,7 +24,8 @@ from torch.nn import functional as F
 
 __all__ = ["THRESHOLDS", "FACTOR", "Cascade", "weights_dir"]
 
-#: Score thresholds of the three stages, and the pyramid's scale step (MTCNN's defaults).
+#: Score thresholds of the three stages, and the pyramid's scale step (MTCNN's defaults; the
+#: same values stand in faces.py and detector_process.py, which must not import torch).
 THRESHOLDS = (0.6, 0.7, 0.7)
 FACTOR = 0.709
 _CHUNK = 512  # R-Net and O-Net see at most this many crops at once (facenet-pytorch's batch)
@@ -110,6 +111,11 @@ class ONet(nn.Module):
         return self.dense6_2(x), self.dense6_3(x), F.softmax(self.dense6_1(x), dim=1)
 
 
+def _resample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area resampling (a box filter when shrinking), as MTCNN's reference code does."""
+    return F.interpolate(x, size=size, mode="area")
+
+
 def _normalise(x: torch.Tensor) -> torch.Tensor:
     return (x - 127.5) * 0.0078125
 
@@ -184,7 +190,7 @@ def _crops(img: torch.Tensor, boxes: torch.Tensor, size: int) -> tuple[torch.Ten
         ok.append(has)
         if has:
             crop = img[0, :, y - 1 : ey, x - 1 : ex].unsqueeze(0)
-            out.append(F.interpolate(crop, size=(size, size), mode="area"))
+            out.append(_resample(crop, (size, size)))
     mask = torch.tensor(ok, dtype=torch.bool, device=img.device)
     if not out:
         return img.new_zeros((0, 3, size, size)), mask
@@ -242,7 +248,7 @@ class Cascade:
         shortest = min(h, w) * scale
         found = []
         while shortest >= 12:
-            level = F.interpolate(img, size=(int(h * scale + 1), int(w * scale + 1)), mode="area")
+            level = _resample(img, (int(h * scale + 1), int(w * scale + 1)))
             offsets, probs = self.pnet(_normalise(level))
             score = probs[0, 1]
             rows, cols = torch.nonzero(score >= threshold, as_tuple=True)
