@@ -21,7 +21,7 @@ from generator.schema import Sample
 from generator.store import Orphan, Store
 from generator.text.datelines import CityTable
 from generator.vision.dedup import CaptionIndex, PHashIndex, phash64
-from generator.vision.faces import FaceDetector
+from generator.vision.faces import CascadeLike, FaceDetector
 from generator.vision.process import Candidate, VisionSettings, gate_faces
 
 #: Builds the stored record of an accepted item: (cfg, item, candidate, attempt, backend, image).
@@ -59,9 +59,15 @@ def check_stored(path: str, s: VisionSettings, detector: FaceDetector) -> Candid
 
 
 def adopt_orphans(
-    store: Store, cfg: Config, cities: CityTable, backend: str, build_record: RecordBuilder
+    store: Store,
+    cfg: Config,
+    cities: CityTable,
+    backend: str,
+    build_record: RecordBuilder,
+    cascade: CascadeLike | None = None,
 ) -> list[str]:
-    """Adopt or quarantine every orphan :meth:`Store.open` found; one line per image."""
+    """Adopt or quarantine every orphan :meth:`Store.open` found; one line per image.
+    ``cascade``: the run's detector process, when it has one."""
     lines: list[str] = []
     todo: list[Orphan] = []
     if not store.orphans:
@@ -81,7 +87,9 @@ def adopt_orphans(
     if not todo:
         return lines
     s = VisionSettings.from_config(cfg)
-    detector = FaceDetector(detect_size=s.detect_size, min_face_px=s.min_side_px)
+    detector = FaceDetector(
+        detect_size=s.detect_size, min_face_px=s.min_side_px, device=s.device, cascade=cascade
+    )
     images = PHashIndex(cfg.PHASH_DISTANCE_MAX)
     images.add_many([int(r.phash, 16) for r in store.records], [r.plan_key for r in store.records])
     captions = CaptionIndex()

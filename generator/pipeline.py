@@ -690,7 +690,7 @@ def _fill_store(cfg: Config, progress: bool, detector: DetectorProcess | None) -
         cities = tables[0]
         from generator.adopt import adopt_orphans
 
-        for line in adopt_orphans(store, cfg, cities, backend.name, build_record):
+        for line in adopt_orphans(store, cfg, cities, backend.name, build_record, detector):
             warn(line)
 
         async def _go() -> RunStats:
