@@ -216,3 +216,13 @@ def test_a_dead_detector_stops_the_run_and_the_resume_loses_nothing(tmp_path, mo
     clean = tmp_path / "clean" / "DGM4"
     pipeline.fill_store(load_config(cli=cli(clean), env={}), progress=False)
     assert (out / "metadata.jsonl").read_text() == (clean / "metadata.jsonl").read_text()
+
+
+def test_a_run_that_stops_before_its_first_image_does_not_wait_for_torch():
+    """close() before the child is ready kills it: a run refused at once (bad key, held lock)
+    is not held up by the import it will never use."""
+    det = DetectorProcess(device="cpu")
+    proc = det._proc
+    assert proc is not None
+    det.close()
+    assert proc.returncode == -signal.SIGKILL

@@ -114,10 +114,14 @@ class DetectorProcess:
             return boxes, points
 
     def close(self) -> None:
-        """End the child: it leaves when its stdin closes; killed if it does not within 5 s."""
+        """End the child: a ready one leaves when its stdin closes (killed if it does not within
+        5 s); one still importing torch has nothing to finish and is killed at once (a run that
+        stops early, on bad input, does not wait for it)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        if not self._ready:
+            proc.kill()
         with contextlib.suppress(OSError):
             if proc.stdin is not None:
                 proc.stdin.close()
