@@ -711,8 +711,18 @@ class Store:
         self.rejected.append(entry)
 
     def snapshot(self) -> None:
-        # No indent: json's C encoder only runs without it (2x faster at 100k records).
-        body = json.dumps([r.to_json() for r in self.records], ensure_ascii=False) + "\n"
+        # The rows with the cyclic GC paused (100k new dicts would set off full collections:
+        # 2x the snapshot's time, measured); they are freed by refcount once written. No indent:
+        # json's C encoder only runs without it (2x faster at 100k records).
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            rows = [r.to_json() for r in self.records]
+        finally:
+            if was:
+                gc.enable()
+        body = json.dumps(rows, ensure_ascii=False) + "\n"
+        del rows
         write_atomic(self.root / METADATA_JSON, body.encode())
         self._since_snapshot = 0
 
