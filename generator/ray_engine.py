@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from generator import console
 from generator.config import Config, load_config
 from generator.errors import UsageError
 
@@ -106,10 +106,9 @@ def run_ray(cfg: Config, num_cpus: int | None = None) -> int:
         task = ray.remote(build_shard).options(
             num_gpus=1 if use_gpu else 0, num_cpus=1, max_retries=0
         )
-        print(
-            f"dgm4plus: {count} shard(s) on Ray ({gpus} GPU(s) in the cluster"
-            f"{', one per task' if use_gpu else ''})",
-            file=sys.stderr,
+        console.notice(
+            f"{count} shard(s) on Ray ({gpus} GPU(s) in the cluster"
+            f"{', one per task' if use_gpu else ''})"
         )
         refs = [task.remote(shard_knobs(cfg, i, count)) for i in range(count)]
         results: list[dict[str, Any]] = ray.get(refs)
@@ -118,34 +117,28 @@ def run_ray(cfg: Config, num_cpus: int | None = None) -> int:
             ray.shutdown()
     errors = [r for r in results if "error" in r]
     if errors:
-        print(f"dgm4plus: error: shard {errors[0]['shard']}: {errors[0]['error']}", file=sys.stderr)
+        console.error(f"shard {errors[0]['shard']}: {errors[0]['error']}")
         return 2
     fatal = [r for r in results if r.get("fatal")]
     if fatal:
-        print(
-            f"dgm4plus: error: the image API refused the run: {fatal[0]['fatal']}", file=sys.stderr
-        )
+        console.error(f"the image API refused the run: {fatal[0]['fatal']}")
         return 2
     roots = [Path(r["root"]) for r in results]
     report = merge_stores(roots, cfg.OUT_ROOT)
-    print(f"dgm4plus: {report.line()}; calls {sum(r['calls'] for r in results)}", file=sys.stderr)
+    console.notice(f"{report.line()}; calls {sum(r['calls'] for r in results)}")
     if any(r["stopped_by"] in ("SIGINT", "SIGTERM") for r in results):
         return 130
     short = [
         r for r in results if any(r["final_counts"].get(b, 0) < t for b, t in r["targets"].items())
     ]
     if short:
-        print(
-            "dgm4plus: stopped short of the targets; run the same command again to resume",
-            file=sys.stderr,
-        )
+        console.warn("stopped short of the targets; run the same command again to resume")
         return 3
     if any(report.counts[b] < t for b, t in cfg.full_targets.items()):
-        print(
-            f"dgm4plus: near-duplicates across shards were left out; to top up, run the same "
+        console.warn(
+            f"near-duplicates across shards were left out; to top up, run the same "
             f"command without --ray on {cfg.OUT_ROOT} (a later --ray merge then refuses to "
-            "overwrite it)",
-            file=sys.stderr,
+            "overwrite it)"
         )
         return 3
     return 0

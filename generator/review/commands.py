@@ -4,9 +4,9 @@ outcomes; the work is in server.py, static_page.py and generator/reviews.py)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from generator import console
 from generator.errors import UsageError
 
 
@@ -51,10 +51,7 @@ def cmd_review(ns: argparse.Namespace) -> int:
         from generator.review.static_page import DEFAULT_LIMIT, write_static
 
         out, n, size = write_static(root, ns.static, ns.limit or DEFAULT_LIMIT)
-        print(
-            f"dgm4plus: wrote {out} ({n} samples, {size / 1e6:.1f} MB; opens with no server)",
-            file=sys.stderr,
-        )
+        console.notice(f"wrote {out} ({n} samples, {size / 1e6:.1f} MB; opens with no server)")
         return 0
     if ns.limit is not None:
         raise UsageError("--limit goes with --static")
@@ -90,9 +87,7 @@ def cmd_reject(ns: argparse.Namespace) -> int:
         for ident in dict.fromkeys(ns.ids):
             append_review(root, make_review(ident, decision, reason))
     what = "took back the latest decision on" if ns.undo else "rejected"
-    print(
-        f"dgm4plus: {what} {len(set(ns.ids))} sample(s) of {root}"
-        + (f" ({reason})" if reason else ""),
-        file=sys.stderr,
+    console.notice(
+        f"{what} {len(set(ns.ids))} sample(s) of {root}" + (f" ({reason})" if reason else "")
     )
     return 0
