@@ -58,6 +58,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _have(root: Path) -> dict[str, int]:
     have = {b: 0 for b in BUCKETS}
+    # Raw lines: an estimate counts classes without parsing (or refusing) a single record.
     for rec in _jsonl(root / "metadata.jsonl"):
         if rec.get("fake_cls") in have:
             have[rec["fake_cls"]] += 1

@@ -25,7 +25,7 @@ from typing import Any
 
 from generator.config import BUCKETS
 from generator.errors import UsageError
-from generator.schema import Sample
+from generator.schema import Rejection, Sample
 from generator.shards import parse_shard
 from generator.store import (
     MANIFEST,
@@ -34,6 +34,7 @@ from generator.store import (
     REJECTED_JSONL,
     RUNS_JSONL,
     read_jsonl,
+    read_rejections,
     split_key,
     write_atomic,
 )
@@ -68,7 +69,7 @@ class ShardStore:
     root: Path
     manifest: dict[str, Any]
     records: list[Sample]
-    rejected: list[dict[str, Any]]
+    rejected: list[Rejection]  # every rejected.jsonl line: verdicts, attempts, earlier drops
     runs: list[dict[str, Any]]
 
     @property
@@ -125,7 +126,7 @@ def read_store(root: Path) -> ShardStore:
         if isinstance(sample, Exception):
             raise sample
         records.append(sample)
-    rejected, _ = read_jsonl(root / REJECTED_JSONL, repair=False)
+    rejected, _ = read_rejections(root / REJECTED_JSONL)
     runs, _ = read_jsonl(root / RUNS_JSONL, repair=False)
     return ShardStore(root, manifest, records, rejected, runs)
 
@@ -179,13 +180,13 @@ def _plan_order(record: Sample) -> tuple[int, int]:
 
 def select(
     stores: Sequence[ShardStore], targets: dict[str, int] | None, phash_max: int
-) -> tuple[list[tuple[ShardStore, Sample]], list[dict[str, Any]]]:
+) -> tuple[list[tuple[ShardStore, Sample]], list[Rejection]]:
     """The records the merged store keeps, in plan order, and rejection lines for the rest."""
     pool = sorted(((s, r) for s in stores for r in s.records), key=lambda sr: _plan_order(sr[1]))
     phashes = PHashIndex(phash_max)
     captions = CaptionIndex()
     kept: list[tuple[ShardStore, Sample]] = []
-    dropped: list[dict[str, Any]] = []
+    dropped: list[Rejection] = []
     per_bucket = dict.fromkeys(BUCKETS, 0)
     for store, rec in pool:
         bucket = rec.fake_cls
@@ -199,15 +200,15 @@ def select(
         if reason is not None:
             if reason != "over_target":
                 dropped.append(
-                    {
-                        "plan_key": rec.plan_key,
-                        "fake_cls": bucket,
-                        "reason": reason,
-                        "attempt_reasons": [],
-                        "calls": 0,
-                        "backend": rec.backend,
-                        "merged_from": str(store.root),
-                    }
+                    Rejection(
+                        plan_key=rec.plan_key,
+                        fake_cls=bucket,
+                        reason=reason,
+                        attempt_reasons=(),
+                        calls=0,
+                        backend=rec.backend,
+                        merged_from=str(store.root),
+                    )
                 )
             continue
         phashes.add(int(rec.phash, 16), rec.plan_key)
@@ -255,7 +256,7 @@ def merge_stores(inputs: Sequence[Path], out: Path) -> MergeReport:
         set(range(n)) - {parse_shard(str(s.manifest["SHARD"])).index for s in stores}
     )
     for row in dropped:
-        report.dropped[row["reason"]] = report.dropped.get(row["reason"], 0) + 1
+        report.dropped[row.reason] = report.dropped.get(row.reason, 0) + 1
     over = sum(len(s.records) for s in stores) - len(kept) - len(dropped)
     if over:
         report.dropped["over_target"] = over
@@ -332,7 +333,7 @@ def _write_merged(
     name: str,
     stores: Sequence[ShardStore],
     kept: Sequence[tuple[ShardStore, Sample]],
-    dropped: list[dict[str, Any]],
+    dropped: list[Rejection],
     n: int,
 ) -> None:
     for _, folder in BUCKETS.values():
@@ -356,11 +357,11 @@ def _write_merged(
         records.append(moved.to_json())
     rejected = sorted(
         (r for s in stores for r in s.rejected),
-        key=lambda r: (str(r.get("plan_key")), json.dumps(r, sort_keys=True)),
+        key=lambda r: (r.plan_key, json.dumps(r.to_json(), sort_keys=True)),
     )
     _write_lines(tmp / METADATA_JSONL, records)
     write_atomic(tmp / METADATA_JSON, (json.dumps(records, ensure_ascii=False) + "\n").encode())
-    _write_lines(tmp / REJECTED_JSONL, [*rejected, *dropped])
+    _write_lines(tmp / REJECTED_JSONL, [r.to_json() for r in (*rejected, *dropped)])
     runs = [{**run, "shard": s.manifest.get("SHARD")} for s in stores for run in s.runs]
     _write_lines(tmp / RUNS_JSONL, runs)
     manifest = {k: stores[0].manifest.get(k) for k in BOUND}

@@ -58,7 +58,7 @@ from generator.config import BUCKETS, Config
 from generator.costs import format_cost, make_budget, openai_kwargs, run_cost
 from generator.errors import UsageError
 from generator.plan import PlanItem, plan_item
-from generator.schema import Sample
+from generator.schema import Rejection, Sample
 from generator.shards import Shard, config_shard
 from generator.store import Store, record_id, warn
 from generator.text.datelines import CityTable, load_cities
@@ -254,17 +254,17 @@ def _reason(text: str) -> RejectReason:
         return RejectReason.FAILED
 
 
-def rejection_entry(out: Outcome, reason: RejectReason, backend: str) -> dict[str, Any]:
+def rejection_entry(out: Outcome, reason: RejectReason, backend: str) -> Rejection:
     """The rejected.jsonl line of a rejected item (so a resume never pays for it again)."""
     item = out.item
-    return {
-        "plan_key": item.plan_key,
-        "fake_cls": item.bucket,
-        "reason": str(reason),
-        "attempt_reasons": [str(r) for r in out.attempt_reasons],
-        "calls": out.calls,
-        "backend": backend,
-    }
+    return Rejection(
+        plan_key=item.plan_key,
+        fake_cls=item.bucket,
+        reason=str(reason),
+        attempt_reasons=tuple(str(r) for r in out.attempt_reasons),
+        calls=out.calls,
+        backend=backend,
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -347,14 +347,14 @@ class Pipeline:
         """A delivered image was rejected: its rejected.jsonl line first, then its spooled
         bytes dropped (or kept in rejected/ with KEEP_REJECTED)."""
         keep = self.cfg.KEEP_REJECTED
-        entry = {
-            "plan_key": item.plan_key,
-            "fake_cls": item.bucket,
-            "attempt": attempt,
-            "reason": str(reason),
-            "backend": self.backend.name,
-            "image": self.store.spool.kept_name(item.bucket, item.k, attempt) if keep else None,
-        }
+        entry = Rejection(
+            plan_key=item.plan_key,
+            fake_cls=item.bucket,
+            attempt=attempt,
+            reason=str(reason),
+            backend=self.backend.name,
+            image=self.store.spool.kept_name(item.bucket, item.k, attempt) if keep else None,
+        )
 
         def write() -> None:
             self.store.append_rejected_attempt(entry)

@@ -44,6 +44,7 @@ def repair_store(root: Path) -> list[str]:
             f"{root}: not a dgm4plus store (no {MANIFEST}, {METADATA_JSON} or {METADATA_JSONL})"
         )
     with StoreLock(root, purpose="repair", create=False):
+        # Raw lines: repair keeps every record with its image, whether or not it validates.
         ledger, torn = (
             read_jsonl(meta, repair=False) if meta.exists() or meta.is_dir() else ([], False)
         )

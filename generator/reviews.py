@@ -221,6 +221,7 @@ def review_summary(root: str | os.PathLike[str], ids: Iterable[int] | None = Non
     if ids is None:
         from generator.store_reader import METADATA_JSONL, read_lines
 
+        # Raw lines: validate counts coverage over every stored id, parsable record or not.
         rows, _ = read_lines(Path(root) / METADATA_JSONL)
         ids = [o["id"] for _, o in rows if isinstance(o, dict) and isinstance(o.get("id"), int)]
     return summarize(decisions(load_reviews(root)), ids)

@@ -9,6 +9,10 @@ its records as Samples too (``Store.records``), built on resume by :meth:`Sample
 (the identity fields checked, the rest as stored, in one pass): dicts exist only at the edges,
 parsing a line and writing one.
 
+``rejected.jsonl`` has its own record, :class:`Rejection` (an item's verdict, a rejected
+generation attempt, or a record ``merge`` left out), with the same ``from_json(obj, where=...)``
+/ ``to_json()`` pair; ``to_json`` writes each kind's keys in the order the generator always has.
+
 Adding a field (e.g. ``cost_usd`` or ``usage`` for billing, a model licence): add an attribute
 with a default (``None``) below, one entry in ``_OPTIONAL`` naming its check and in ``FIELDS``,
 its value in :meth:`Sample.to_json` (one literal, for speed; a test holds its keys to ``FIELDS``),
@@ -533,6 +537,159 @@ def _positions(value: Any, text: str, fake_cls: str, rules: SampleRules) -> tupl
     return tuple(value)
 
 
+# ----------------------------------------------------------------------------------------
+# rejected.jsonl
+
+#: The three kinds of ``rejected.jsonl`` line (:attr:`Rejection.kind`).
+REJECTION_KINDS = ("verdict", "attempt", "merge")
+#: The keys each kind writes, in order (then any unknown keys kept on parsing).
+REJECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "verdict": ("plan_key", "fake_cls", "reason", "attempt_reasons", "calls", "backend"),
+    "attempt": ("plan_key", "fake_cls", "attempt", "reason", "backend", "image"),
+    "merge": (
+        "plan_key",
+        "fake_cls",
+        "reason",
+        "attempt_reasons",
+        "calls",
+        "backend",
+        "merged_from",
+    ),
+}
+_REJECTION_DECLARED = frozenset(k for keys in REJECTION_KEYS.values() for k in keys)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rejection:
+    """One line of ``rejected.jsonl``: a plan item or one of its images that was not accepted.
+
+    Three kinds, told apart by their fields (:attr:`kind`):
+
+    * ``verdict``: an item's final verdict (no ``attempt``): its reason, the reasons of its
+      generation attempts, the calls it took. A resume never builds its plan key again.
+    * ``attempt``: one rejected generation attempt, a delivered image (``attempt`` set), written
+      at once so a resume never pays for it again; ``image`` is where its bytes were kept
+      (``KEEP_REJECTED``), else None.
+    * ``merge``: a record ``merge`` left out of the merged store (a verdict with
+      ``merged_from``, the shard it came from).
+
+    :meth:`to_json` writes the keys of its kind in the order the generator writes them
+    (:data:`REJECTION_KEYS`), so a line parsed and written back is the same bytes; a declared
+    key of its kind that a hand-written line lacks comes back as null (as :meth:`Sample.to_json`
+    does), and a field of another kind that is set (e.g. ``image`` on a verdict) is written after
+    its kind's keys. Unknown keys are kept in :attr:`extra` and written back last.
+    """
+
+    plan_key: str  # <fake_cls>/<k>
+    reason: str  # a RejectReason's value (merge: duplicate_caption, duplicate_image)
+    fake_cls: str | None = None
+    #: verdict / merge: the reasons of the item's generation attempts, and its calls
+    attempt_reasons: tuple[str, ...] = ()
+    calls: int | None = None
+    backend: str | None = None
+    #: attempt: which generation it was, and its kept image (relative to the store)
+    attempt: int | None = None
+    image: str | None = None
+    #: merge: the shard store the dropped record came from
+    merged_from: str | None = None
+    #: Keys this version does not declare, kept verbatim.
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def kind(self) -> str:
+        if self.attempt is not None:
+            return "attempt"
+        return "merge" if self.merged_from is not None else "verdict"
+
+    @property
+    def images(self) -> list[str]:
+        """The kept image paths the line names: ``image``, or a list under ``images`` (an
+        unknown key a tool may write), for the review page's view of the gate's rejects."""
+        many = self.extra.get("images")
+        if isinstance(many, list):
+            return [p for p in many if isinstance(p, str)]
+        return [self.image] if self.image else []
+
+    @classmethod
+    def from_json(cls, obj: Any, *, where: Where) -> Rejection:
+        """Check one parsed ``rejected.jsonl`` line; raise DataFileError naming file:line."""
+        try:
+            return cls._parse(obj)
+        except _Bad as exc:
+            raise DataFileError(where[0], where[1], str(exc)) from None
+
+    @classmethod
+    def _parse(cls, obj: Any) -> Rejection:
+        if not isinstance(obj, dict):
+            raise _Bad(None, f"expected a JSON object (one rejection), got {_show(obj)}")
+        for key in ("plan_key", "reason"):
+            if key not in obj:
+                raise _Bad(key, "missing")
+        plan_key = _str("plan_key", obj["plan_key"])
+        bucket, _, k = plan_key.rpartition("/")
+        if bucket not in BUCKETS or not (k.isascii() and k.isdigit()):
+            raise _Bad("plan_key", f"expected <class>/<k> (e.g. origin/17), got {_show(plan_key)}")
+        get = obj.get
+        reasons = get("attempt_reasons")
+        if reasons is None:
+            reasons = []
+        if type(reasons) is not list or any(type(r) is not str for r in reasons):
+            raise _Bad("attempt_reasons", f"expected a list of strings, got {_show(reasons)}")
+        attempt = _opt_int("attempt", get("attempt"))
+        if attempt is not None and attempt < 0:
+            raise _Bad("attempt", f"expected 0 or more, got {attempt}")
+        calls = _opt_int("calls", get("calls"))
+        unknown = obj.keys() - _REJECTION_DECLARED
+        return cls(
+            plan_key=plan_key,
+            reason=_str("reason", obj["reason"]),
+            fake_cls=_opt_str("fake_cls", get("fake_cls")),
+            attempt_reasons=tuple(reasons),
+            calls=calls,
+            backend=_opt_str("backend", get("backend")),
+            attempt=attempt,
+            image=_opt_str("image", get("image")),
+            merged_from=_opt_str("merged_from", get("merged_from")),
+            extra={k: v for k, v in obj.items() if k in unknown} if unknown else {},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored dict: its kind's keys in :data:`REJECTION_KEYS` order, then the unknown
+        keys kept on parsing."""
+        out: dict[str, Any]
+        if self.attempt is not None:
+            out = {
+                "plan_key": self.plan_key,
+                "fake_cls": self.fake_cls,
+                "attempt": self.attempt,
+                "reason": self.reason,
+                "backend": self.backend,
+                "image": self.image,
+            }
+            if self.attempt_reasons:
+                out["attempt_reasons"] = list(self.attempt_reasons)
+            if self.calls is not None:
+                out["calls"] = self.calls
+            if self.merged_from is not None:
+                out["merged_from"] = self.merged_from
+        else:
+            out = {
+                "plan_key": self.plan_key,
+                "fake_cls": self.fake_cls,
+                "reason": self.reason,
+                "attempt_reasons": list(self.attempt_reasons),
+                "calls": self.calls,
+                "backend": self.backend,
+            }
+            if self.merged_from is not None:
+                out["merged_from"] = self.merged_from
+            if self.image is not None:
+                out["image"] = self.image
+        if self.extra:
+            out.update(self.extra)
+        return out
+
+
 def released_image_box(sample: Sample, convention: str, rules: SampleRules) -> list[int]:
     """The ``fake_image_box`` a release carries for ``sample`` under ``FAKE_IMAGE_BOX``.
 
@@ -609,6 +766,9 @@ __all__ = [
     "FAKE_IMAGE_BOX_CHOICES",
     "FIELDS",
     "ID_STRIDE",
+    "REJECTION_KEYS",
+    "REJECTION_KINDS",
+    "Rejection",
     "Sample",
     "SampleRules",
     "dgm4plus_features",

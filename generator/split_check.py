@@ -90,6 +90,7 @@ def store_split_warnings(root: str | Path, ratios: Sequence[float] | None = None
     """:func:`empty_split_warnings` for the store at ``root`` (reads ``metadata.jsonl`` only;
     a line that does not parse is skipped: ``validate`` reports those)."""
     path = Path(root) / "metadata.jsonl"
+    # Raw lines: a warning needs only (class, id) and must not fail on a record validate reports.
     pairs: list[tuple[str, int]] = []
     try:
         with open(path, encoding="utf-8") as fh:

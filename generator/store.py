@@ -6,7 +6,7 @@ Layout::
       origin/generated/<id>.jpg            manipulation/text_attribute/<id>.jpg   ...
       metadata.jsonl     one accepted record per line (DGM4 keys + provenance), fsynced
       metadata.json      atomic snapshot of the same list
-      rejected.jsonl     plan items that were rejected or refused, so a resume never pays again
+      rejected.jsonl     rejected items and attempts (schema.Rejection): a resume never pays again
       runs.jsonl         statistics of every generate run
       store.json         the knobs a store is tied to (seed, id offset, image size)
 
@@ -34,7 +34,7 @@ from generator.config import BUCKETS, Config
 from generator.errors import DataFileError, UsageError
 from generator.imaging import encode_jpeg  # noqa: F401 - its old home; use generator.imaging
 from generator.lock import StoreLock
-from generator.schema import Sample, SampleRules
+from generator.schema import Rejection, Sample, SampleRules
 from generator.spool import Spool
 
 METADATA_JSONL = "metadata.jsonl"
@@ -144,14 +144,27 @@ def _mend_tail(fh: Any) -> None:
         fh.seek(0, os.SEEK_END)
 
 
-def read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
+def read_jsonl(
+    path: Path, repair: bool, linenos: list[int] | None = None
+) -> tuple[list[dict[str, Any]], bool]:
     """Parse a JSONL ledger. A torn last line (no newline, or not JSON) is cut off the file
     (``repair``) or ignored; a bad line elsewhere is a :class:`DataFileError` naming the line.
-    Returns (rows, was_torn)."""
+    Returns (rows, was_torn); ``linenos``, when given, receives each row's line number."""
     if not path.exists():
         return [], False
     with _no_gc():
-        return _read_jsonl(path, repair)
+        return _read_jsonl(path, repair, linenos)
+
+
+def read_rejections(path: Path) -> tuple[list[Rejection], bool]:
+    """``rejected.jsonl``, each line a :class:`Rejection` (a bad one is one DataFileError naming
+    the file, line and field), and whether its last line is torn (ignored here; the writer cuts
+    it back)."""
+    linenos: list[int] = []
+    rows, torn = read_jsonl(path, repair=False, linenos=linenos)
+    parse = Rejection.from_json
+    with _no_gc():
+        return [parse(r, where=(path, n)) for r, n in zip(rows, linenos, strict=True)], torn
 
 
 @contextlib.contextmanager
@@ -170,7 +183,9 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
+def _read_jsonl(
+    path: Path, repair: bool, linenos: list[int] | None
+) -> tuple[list[dict[str, Any]], bool]:
     if path.is_dir():
         raise DataFileError(path, None, "is a folder, not a JSONL file; move it away")
     try:
@@ -201,6 +216,8 @@ def _read_jsonl(path: Path, repair: bool) -> tuple[list[dict[str, Any]], bool]:
                     break
                 raise DataFileError(path, lineno, "not a JSON object; fix or remove this line")
             rows.append(obj)
+            if linenos is not None:
+                linenos.append(lineno)
         good_end = offset
     if repair and torn:
         with open(path, "r+b") as fh:
@@ -277,14 +294,15 @@ class Store:
         self.cfg = cfg
         #: The accepted samples, in ledger order (metadata.jsonl's lines, parsed).
         self.records: list[Sample] = []
-        self.rejected: list[dict[str, Any]] = []
+        #: The items' own verdicts (rejected.jsonl lines without an "attempt"), in file order.
+        self.rejected: list[Rejection] = []
         self._since_snapshot = 0
         self._lock: StoreLock | None = None
         self.orphans: list[Orphan] = []
         self.foreign: list[Path] = []
         self.spool = Spool(self.root)
         #: plan_key -> {attempt: reason} of rejected generation attempts (rejected.jsonl lines
-        #: with an "attempt"); the item's own verdict is a line without one (self.rejected).
+        #: with an "attempt"): the index a resume asks (:meth:`attempts_of`).
         self.attempts: dict[str, dict[int, str]] = {}
 
     # -- paths ------------------------------------------------------------------------
@@ -327,7 +345,7 @@ class Store:
             store._check_manifest(write=False)
             records = store._check_records(lines)
             del lines
-            rejected, torn_r = read_jsonl(store.root / REJECTED_JSONL, repair=False)
+            rejected, torn_r = read_rejections(store.root / REJECTED_JSONL)
             if prepare is not None:
                 prepare()
             for bucket in BUCKETS:
@@ -375,10 +393,9 @@ class Store:
                     )
 
     def _check_ledger(self, records: list[dict[str, Any]]) -> None:
-        # ``records``: the ledger's lines as parsed JSON (before they become Samples), compared
-        # with the snapshot's, which may hold anything.
         """Refuse a ledger that lost records the snapshot still lists (missing, emptied or cut
         short): treating it as the truth would orphan, and re-pay for, every sample it lost."""
+        # Raw lines: it runs before they become Samples, against a snapshot that may hold anything.
         meta, snap = self.root / METADATA_JSONL, self.root / METADATA_JSON
         try:
             snap_size = snap.stat().st_size
@@ -509,7 +526,7 @@ class Store:
         rec: Recovery,
         records: list[Sample],
         torn: bool,
-        rejected: list[dict[str, Any]],
+        rejected: list[Rejection],
         torn_r: bool,
     ) -> None:
         meta = self.root / METADATA_JSONL
@@ -597,12 +614,9 @@ class Store:
                         f"{path}: not written by dgm4plus; left alone (not part of the dataset)"
                     )
 
-    def _note_rejected(self, entry: dict[str, Any]) -> None:
-        attempt = entry.get("attempt")
-        if isinstance(attempt, int) and not isinstance(attempt, bool):
-            self.attempts.setdefault(str(entry.get("plan_key")), {})[attempt] = str(
-                entry.get("reason")
-            )
+    def _note_rejected(self, entry: Rejection) -> None:
+        if entry.attempt is not None:
+            self.attempts.setdefault(entry.plan_key, {})[entry.attempt] = entry.reason
         else:
             self.rejected.append(entry)
 
@@ -618,7 +632,7 @@ class Store:
             else:
                 rec.add(f"{path}: not written by dgm4plus; left alone")
         accepted = {r.plan_key: r.attempt for r in self.records}
-        decided = {str(r.get("plan_key")) for r in self.rejected}
+        decided = {r.plan_key for r in self.rejected}
         pending = 0
         for e in entries:
             key = e.plan_key
@@ -637,9 +651,9 @@ class Store:
         """Rejected generation attempts of an item already on record: attempt -> reason."""
         return self.attempts.get(plan_key, {})
 
-    def append_rejected_attempt(self, entry: dict[str, Any]) -> None:
+    def append_rejected_attempt(self, entry: Rejection) -> None:
         """One rejected generation attempt (a delivered image), on record at once."""
-        _append_line(self.root / REJECTED_JSONL, entry)
+        _append_line(self.root / REJECTED_JSONL, entry.to_json())
         self._note_rejected(entry)
 
     def _our_k(self, bucket: str, name: str) -> int | None:
@@ -687,7 +701,7 @@ class Store:
             bucket, k = split_key(r.plan_key)
             used[bucket].add(k)
         for entry in self.rejected:
-            bucket, k = split_key(entry["plan_key"])
+            bucket, k = split_key(entry.plan_key)
             used[bucket].add(k)
         return used
 
@@ -706,8 +720,9 @@ class Store:
         self.records.append(sample)
         self._since_snapshot += 1
 
-    def append_rejected(self, entry: dict[str, Any]) -> None:
-        _append_line(self.root / REJECTED_JSONL, entry)
+    def append_rejected(self, entry: Rejection) -> None:
+        """An item's verdict (a :class:`Rejection` without ``attempt``), on record at once."""
+        _append_line(self.root / REJECTED_JSONL, entry.to_json())
         self.rejected.append(entry)
 
     def snapshot(self) -> None:

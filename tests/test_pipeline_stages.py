@@ -105,7 +105,7 @@ def test_records_carry_the_item_and_the_candidate(item):
     assert rec["phash"] == "00000000000000ab" and rec["attempt"] == 2
     assert rec["fake_image_box"] == []  # DGM4's convention: no region edited
     out = Outcome(item, calls=2, attempt_reasons=[RejectReason.FACES, RejectReason.QUALITY])
-    entry = rejection_entry(out, RejectReason.QUALITY, "composite")
+    entry = rejection_entry(out, RejectReason.QUALITY, "composite").to_json()
     assert entry["reason"] == "quality" and entry["attempt_reasons"] == ["faces", "quality"]
     assert type(entry["reason"]) is str
 

@@ -4,6 +4,7 @@ validate and both exports refuse bad records through it (exit 2, no traceback)."
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from generator.meta import CLASS_NAMES as META_CLASSES
 from generator.schema import (
     CLASS_NAMES,
     FIELDS,
+    REJECTION_KEYS,
+    Rejection,
     Sample,
     SampleRules,
     dgm4plus_features,
@@ -529,3 +532,93 @@ def test_merge_reads_shard_records_through_the_schema(tmp_path):
     root = _broken_store(tmp_path / "bad", "phash")
     with pytest.raises(DataFileError, match=r"metadata\.jsonl:2: field 'phash'"):
         read_store(root)
+
+
+# ----------------------------------------------------------------------------------------
+# rejected.jsonl
+
+REJECTIONS = {
+    "verdict": {
+        "plan_key": "origin/7",
+        "fake_cls": "origin",
+        "reason": "faces",
+        "attempt_reasons": ["faces", "ocr"],
+        "calls": 2,
+        "backend": "composite",
+    },
+    "attempt": {
+        "plan_key": "text_swap/3",
+        "fake_cls": "text_swap",
+        "attempt": 1,
+        "reason": "ocr",
+        "backend": "openai",
+        "image": "rejected/text_swap/3-1.png",
+    },
+    "merge": {
+        "plan_key": "text_attribute/4",
+        "fake_cls": "text_attribute",
+        "reason": "duplicate_caption",
+        "attempt_reasons": [],
+        "calls": 0,
+        "backend": None,
+        "merged_from": "/data/shard-1/DGM4",
+    },
+}
+REJECTED_WHERE = ("DGM4/rejected.jsonl", 5)
+
+
+@pytest.mark.parametrize("kind", list(REJECTIONS))
+def test_rejection_round_trip_keeps_keys_and_order(kind):
+    line = REJECTIONS[kind]
+    entry = Rejection.from_json(dict(line), where=REJECTED_WHERE)
+    assert entry.kind == kind and entry.plan_key == line["plan_key"]
+    out = entry.to_json()
+    assert list(out) == list(REJECTION_KEYS[kind]) == list(line)
+    assert json.dumps(out) == json.dumps(line)
+    unknown = {**line, "note": {"by": "a newer version"}}
+    assert Rejection.from_json(unknown, where=REJECTED_WHERE).to_json() == unknown
+    if kind == "attempt":
+        kept = Rejection.from_json({**line, "image": None}, where=REJECTED_WHERE)
+        assert kept.to_json()["image"] is None and kept.images == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("plan_key", "origin", "expected <class>/<k>"),
+        ("plan_key", 7, "expected a string"),
+        ("reason", None, "expected a string, got None"),
+        ("attempt", True, "expected an integer, got True"),
+        ("attempt", -1, "expected 0 or more"),
+        ("attempt_reasons", ["faces", 3], "expected a list of strings"),
+        ("calls", "2", "expected an integer"),
+        ("fake_cls", 1, "expected a string"),
+        ("merged_from", [], "expected a string"),
+    ],
+)
+def test_each_bad_rejection_field_names_file_line_and_field(name, value, words):
+    line = {**REJECTIONS["verdict"], name: value}
+    with pytest.raises(DataFileError) as err:
+        Rejection.from_json(line, where=REJECTED_WHERE)
+    message = str(err.value)
+    assert message.startswith(f"DGM4/rejected.jsonl:5: field '{name}': "), message
+    assert words in message and "\n" not in message
+    del line[name]
+    if name in ("plan_key", "reason"):
+        with pytest.raises(DataFileError, match=rf"rejected.jsonl:5: field '{name}': missing$"):
+            Rejection.from_json(line, where=REJECTED_WHERE)
+    with pytest.raises(DataFileError, match="expected a JSON object"):
+        Rejection.from_json([1], where=REJECTED_WHERE)
+
+
+def test_a_bad_rejected_line_is_named_by_its_line_number(tmp_path):
+    from generator.store import read_rejections
+
+    path = tmp_path / "rejected.jsonl"
+    good = json.dumps(REJECTIONS["verdict"])
+    path.write_text(good + "\n\n" + json.dumps({**REJECTIONS["verdict"], "calls": "x"}) + "\n")
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: field 'calls'"):
+        read_rejections(path)
+    path.write_text(good + "\n" + good[:20])  # a torn last line: ignored, reported as torn
+    entries, torn = read_rejections(path)
+    assert torn and [e.to_json() for e in entries] == [REJECTIONS["verdict"]]

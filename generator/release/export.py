@@ -113,6 +113,7 @@ def _review_counts(root: Path, ids: Sequence[int]) -> dict[str, Any] | None:
     from generator.store_reader import METADATA_JSONL, read_lines
 
     released = set(ids)
+    # Raw lines: only the stored ids (the released ones were parsed by the builder already).
     stored = {o.get("id") for _, o in read_lines(root / METADATA_JSONL)[0] if isinstance(o, dict)}
     summary = review_summary(root, [*released, *sorted((rejected_ids(root) & stored) - released)])
     return summary.as_dict() if summary.reviewed else None
