@@ -4,10 +4,23 @@ Opening a 100,000-sample store must not wait for 150 MB of JSON to be parsed: th
 ``metadata.jsonl`` as bytes and cuts it into lines (fast), answers the unfiltered first pages by
 parsing just those lines, and parses the rest in a background thread. A filtered query waits for
 that index (a few seconds at 100k), then filters columns of plain strings.
+
+Every line becomes a :class:`~generator.schema.Sample` before anything is shown, and the cards,
+the filters and the detail view are built from its attributes. It is built as the writer builds
+its records on resume, by :meth:`~generator.schema.Sample.from_json_trusted` with the store's own
+settings: the fields that say which sample a line is and where its image lies are checked (the
+page serves images and records decisions by them), the others are shown as stored, so a store
+that ``validate`` would fault on a caption span or a box can still be looked at (and the index of
+100k lines costs a third of a full check). A card therefore copes with any JSON value in those
+fields. The bytes are cut into lines here, not by :mod:`generator.store_reader`, only so that a
+line is parsed when its card is first asked for. The gate's rejects (``rejected.jsonl``) are
+:class:`~generator.schema.Rejection` records; a line that does not parse is left out of that
+view (it is only a view).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -26,10 +39,10 @@ from generator.reviews import (
     make_review,
     summarize,
 )
+from generator.schema import Rejection, Sample
 
 METADATA_JSONL = "metadata.jsonl"
 REJECTED_JSONL = "rejected.jsonl"
-MANIFEST = "store.json"
 STATUSES = ("all", "unreviewed", "reviewed", "accepted", "rejected")
 FILTER_KEYS = ("fake_cls", "shot", "backdrop_kind", "status")
 MAX_PAGE = 500
@@ -88,33 +101,23 @@ def _matches(status: str, want: str) -> bool:
     return status == want
 
 
-def _image_size(root: Path) -> tuple[int, int]:
-    try:
-        m = json.loads((root / MANIFEST).read_text())
-        return int(m["POST_W"]), int(m["POST_H"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 400, 256
-
-
 def _text(v: Any) -> str:
     return v if isinstance(v, str) else ("" if v is None else str(v))
 
 
-def card_of(
-    record: Mapping[str, Any], size: tuple[int, int], review: Review | None
-) -> dict[str, Any]:
-    """The grid's view of one record: what a card shows (JSON-ready)."""
-    text = _text(record.get("text"))
-    pos = record.get("fake_text_pos")
-    positions = [p for p in pos if isinstance(p, int)] if isinstance(pos, list) else []
+def card_of(sample: Sample, size: tuple[int, int], review: Review | None) -> dict[str, Any]:
+    """The grid's view of one sample: what a card shows (JSON-ready). The fields beyond the
+    identity ones are as stored (see the module docstring), so each is taken defensively."""
+    text = sample.text
+    positions = [p for p in sample.fake_text_pos if isinstance(p, int)]
     try:
         segs = [[s, m] for s, m in segments(text, positions)]
     except ValueError:
         segs = [[text, False]]
     w, h = size
     boxes = []
-    for b in record.get("mtcnn_boxes") or []:
-        if isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float)) for v in b):
+    for b in sample.mtcnn_boxes:
+        if len(b) == 4 and all(isinstance(v, (int, float)) for v in b):
             x1, y1, x2, y2 = (float(v) for v in b)
             boxes.append(
                 [
@@ -124,17 +127,16 @@ def card_of(
                     round(100 * (y2 - y1) / h, 3),
                 ]
             )
-    ident = record.get("id")
     return {
-        "id": ident,
-        "plan_key": _text(record.get("plan_key")),
-        "fake_cls": _text(record.get("fake_cls")),
-        "shot": _text(record.get("shot")),
-        "backdrop_kind": _text(record.get("backdrop_kind")),
-        "backdrop": _text(record.get("backdrop")),
+        "id": sample.id,
+        "plan_key": sample.plan_key,
+        "fake_cls": sample.fake_cls,
+        "shot": _text(sample.shot),
+        "backdrop_kind": _text(sample.backdrop_kind),
+        "backdrop": _text(sample.backdrop),
         "segments": segs,
         "boxes": boxes,
-        "image": f"image/{ident}",
+        "image": f"image/{sample.id}",
         "status": _status(review),
         "reason": review.reason if review is not None else None,
     }
@@ -216,9 +218,12 @@ class Catalog:
             raise UsageError(
                 f"{self.root} has no {METADATA_JSONL}: not a dgm4plus store, or nothing generated yet"
             )
+        from generator.store_reader import store_rules
+
+        self.rules = store_rules(self.root)  # a malformed store.json is one line
         self._lines = _Lines(meta.read_bytes())
-        self.size = _image_size(self.root)
-        self._parsed: dict[int, dict[str, Any]] = {}
+        self.size = (self.rules.post_w, self.rules.post_h)
+        self._parsed: dict[int, Sample] = {}
         self._seen: dict[int, int] = {}  # id -> row of the records parsed so far
         self._guard = threading.Lock()
         self._ledger = threading.Lock()
@@ -229,7 +234,7 @@ class Catalog:
         self._ids: list[int] = []
         self._cols: dict[str, list[str]] = {}
         self._row_of: dict[int, int] = {}
-        self._rejects: list[dict[str, Any]] | None = None
+        self._rejects: list[Rejection] | None = None
         self._started = False
         if not background:
             self.start_index(background=False)
@@ -253,18 +258,17 @@ class Catalog:
     def has(self, row: int) -> bool:
         return self._lines.get(row) is not None
 
-    def record(self, row: int) -> dict[str, Any]:
+    def record(self, row: int) -> Sample:
         with self._guard:
             rec = self._parsed.get(row)
         if rec is None:
             rec = self._parse(row)
             with self._guard:
                 self._parsed[row] = rec
-                if isinstance(rec.get("id"), int):
-                    self._seen[rec["id"]] = row
+                self._seen[rec.id] = row
         return rec
 
-    def _parse(self, row: int) -> dict[str, Any]:
+    def _parse(self, row: int) -> Sample:
         found = self._lines.get(row)
         if found is None:
             raise IndexError(row)
@@ -275,21 +279,25 @@ class Catalog:
             obj = None
         if not isinstance(obj, dict):
             raise DataFileError(self.root / METADATA_JSONL, lineno, "not a JSON object")
-        return obj
+        meta = self.root / METADATA_JSONL
+        return Sample.from_json_trusted(obj, where=(meta, lineno), rules=self.rules)
 
     def _index(self) -> None:
         ids: list[int] = []
-        cols: dict[str, list[str]] = {"fake_cls": [], "shot": [], "backdrop_kind": []}
+        fake_cls: list[str] = []
+        shot: list[str] = []
+        kind: list[str] = []
+        cols = {"fake_cls": fake_cls, "shot": shot, "backdrop_kind": kind}
         try:
             for row in range(self._lines.locate_all()):
                 with self._guard:
                     rec = self._parsed.get(row)
                 if rec is None:
                     rec = self._parse(row)
-                ident = rec.get("id")
-                ids.append(ident if isinstance(ident, int) else -1)
-                for k, col in cols.items():
-                    col.append(_text(rec.get(k)))
+                ids.append(rec.id)
+                fake_cls.append(rec.fake_cls)
+                shot.append(_text(rec.shot))
+                kind.append(_text(rec.backdrop_kind))
         except UsageError as exc:
             self._error = exc
         else:
@@ -320,7 +328,7 @@ class Catalog:
 
     def card(self, row: int) -> dict[str, Any]:
         rec = self.record(row)
-        return card_of(rec, self.size, self.review_of(rec.get("id")))
+        return card_of(rec, self.size, self.review_of(rec.id))
 
     def query(self, filters: Filters, offset: int = 0, limit: int = 60) -> dict[str, Any]:
         """One page of cards: ``{"total", "offset", "cards", "indexed"}``."""
@@ -376,13 +384,13 @@ class Catalog:
             return None
         with self._ledger:
             history = [r.__dict__ for r in self._reviews if r.id == ident]
-        return {"record": self.record(row), "card": self.card(row), "history": history}
+        return {"record": self.record(row).to_json(), "card": self.card(row), "history": history}
 
     def image_file(self, ident: int) -> Path | None:
         row = self.row_of(ident)
         if row is None:
             return None
-        return safe_store_path(self.root, self.record(row).get("image"))
+        return safe_store_path(self.root, self.record(row).image)
 
     def summary(self) -> dict[str, Any]:
         self.wait_index()
@@ -391,30 +399,27 @@ class Catalog:
         return s.as_dict()
 
     # -- gate rejects (kept with --keep-rejected) --------------------------------------
-    def gate_rejects(self) -> list[dict[str, Any]]:
+    def gate_rejects(self) -> list[Rejection]:
         """rejected.jsonl as the page shows it; ``image`` (or ``images``) entries become
         URLs when the file lies inside the store."""
         if self._rejects is None:
-            out: list[dict[str, Any]] = []
+            out: list[Rejection] = []
+            path = self.root / REJECTED_JSONL
             try:
-                raw = (self.root / REJECTED_JSONL).read_bytes()
+                raw = path.read_bytes()
             except OSError:
                 raw = b""
-            for line in raw.split(b"\n"):
-                try:
-                    obj = json.loads(line) if line.strip() else None
-                except ValueError:
-                    obj = None  # a torn or foreign line: skipped, the view is only a view
-                if isinstance(obj, dict):
-                    out.append(obj)
+            for lineno, line in enumerate(raw.split(b"\n"), start=1):
+                if not line.strip():
+                    continue
+                # A torn or foreign line is skipped: the view is only a view.
+                with contextlib.suppress(ValueError, DataFileError):
+                    out.append(Rejection.from_json(json.loads(line), where=(path, lineno)))
             self._rejects = out
         return self._rejects
 
-    def reject_images(self, entry: Mapping[str, Any]) -> list[Any]:
-        imgs = entry.get("images")
-        if not isinstance(imgs, list):
-            imgs = [entry.get("image")] if entry.get("image") else []
-        return imgs
+    def reject_images(self, entry: Rejection) -> list[str]:
+        return entry.images
 
     def gate_page(
         self, offset: int = 0, limit: int = 60, with_image_only: bool = False
@@ -428,21 +433,19 @@ class Catalog:
         for n, e in page:
             urls = []
             for j, rel in enumerate(self.reject_images(e)):
-                p = safe_store_path(self.root, rel) if isinstance(rel, str) else None
-                if p is None and isinstance(rel, str):
+                p = safe_store_path(self.root, rel)
+                if p is None:
                     p = safe_store_path(self.root, f"{self.root.name}/{rel}")
                 if p is not None and p.is_file():
                     urls.append(f"rejected-image/{n}/{j}")
             items.append(
                 {
                     "row": n,
-                    "plan_key": _text(e.get("plan_key")),
-                    "fake_cls": _text(e.get("fake_cls")),
-                    "reason": _text(e.get("reason")),
-                    "attempt_reasons": [
-                        _text(r) for r in e.get("attempt_reasons") or [] if r is not None
-                    ],
-                    "calls": e.get("calls"),
+                    "plan_key": e.plan_key,
+                    "fake_cls": _text(e.fake_cls),
+                    "reason": e.reason,
+                    "attempt_reasons": list(e.attempt_reasons),
+                    "calls": e.calls,
                     "images": urls,
                 }
             )
@@ -454,7 +457,7 @@ class Catalog:
         if not 0 <= row < len(rows):
             return None
         imgs = self.reject_images(rows[row])
-        if not 0 <= j < len(imgs) or not isinstance(imgs[j], str):
+        if not 0 <= j < len(imgs):
             return None
         p = safe_store_path(self.root, imgs[j]) or safe_store_path(
             self.root, f"{self.root.name}/{imgs[j]}"

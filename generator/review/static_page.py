@@ -70,7 +70,7 @@ def static_data(catalog: Catalog, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
             catalog.image_file(card["id"]) if isinstance(card["id"], int) else None
         )
         cards.append(card)
-        records[str(card["id"])] = catalog.record(row)
+        records[str(card["id"])] = catalog.record(row).to_json()
     facets = {
         k: sorted({c[k] for c in cards} - {""}) for k in ("fake_cls", "shot", "backdrop_kind")
     }
