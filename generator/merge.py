@@ -25,6 +25,7 @@ from typing import Any
 
 from generator.config import BUCKETS
 from generator.errors import UsageError
+from generator.reviews import REVIEWS_JSONL, Review, load_reviews
 from generator.schema import Rejection, Sample
 from generator.shards import parse_shard
 from generator.store import (
@@ -266,7 +267,8 @@ def merge_stores(inputs: Sequence[Path], out: Path) -> MergeReport:
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        _write_merged(tmp, out.name, stores, kept, dropped, n)
+        earlier = out if out.is_dir() and _is_merged(out) else None
+        _write_merged(tmp, out.name, stores, kept, dropped, n, merged_reviews(earlier, stores))
         _swap_into_place(tmp, out)
     finally:
         if tmp.exists():
@@ -275,6 +277,29 @@ def merge_stores(inputs: Sequence[Path], out: Path) -> MergeReport:
     for _, rec in kept:
         report.counts[rec.fake_cls] += 1
     return report
+
+
+def merged_reviews(earlier: Path | None, stores: Sequence[ShardStore]) -> list[Review]:
+    """The review ledger of a merge: every decision made in a shard or in an earlier merge at
+    ``earlier`` (which this merge replaces), none lost and none counted twice.
+
+    An earlier merge carried a prefix of each shard's append-only ledger, so the shard lines it
+    already holds are skipped (as a multiset: a decision repeated on purpose stays repeated).
+    The rest is ordered by time, then by source (the earlier merge, then the shards by index)
+    and line, so the replay gives each id the decision made last, whatever the inputs' order.
+    """
+    carried: dict[Review, int] = {}
+    rows: list[tuple[str, int, int, Review]] = []
+    for i, r in enumerate(load_reviews(earlier) if earlier is not None else []):
+        carried[r] = carried.get(r, 0) + 1
+        rows.append((r.time, 0, i, r))
+    for rank, store in enumerate(stores, start=1):
+        for i, r in enumerate(load_reviews(store.root)):
+            if carried.get(r, 0):
+                carried[r] -= 1
+                continue
+            rows.append((r.time, rank, i, r))
+    return [r for *_, r in sorted(rows, key=lambda row: row[:3])]
 
 
 def _check_nothing_added(out: Path, stores: Sequence[ShardStore]) -> None:
@@ -335,6 +360,7 @@ def _write_merged(
     kept: Sequence[tuple[ShardStore, Sample]],
     dropped: list[Rejection],
     n: int,
+    reviews: Sequence[Review] = (),
 ) -> None:
     for _, folder in BUCKETS.values():
         (tmp / folder).mkdir(parents=True, exist_ok=True)
@@ -362,6 +388,9 @@ def _write_merged(
     _write_lines(tmp / METADATA_JSONL, records)
     write_atomic(tmp / METADATA_JSON, (json.dumps(records, ensure_ascii=False) + "\n").encode())
     _write_lines(tmp / REJECTED_JSONL, [r.to_json() for r in (*rejected, *dropped)])
+    if reviews:
+        body = "".join(r.to_json() + "\n" for r in reviews)
+        write_atomic(tmp / REVIEWS_JSONL, body.encode())
     runs = [{**run, "shard": s.manifest.get("SHARD")} for s in stores for run in s.runs]
     _write_lines(tmp / RUNS_JSONL, runs)
     manifest = {k: stores[0].manifest.get(k) for k in BOUND}
@@ -405,8 +434,8 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
 
 
 def run_merge(inputs: Sequence[Path], out: Path) -> int:
-    import sys
+    from generator import console
 
     report = merge_stores(inputs, out)
-    print(f"dgm4plus: {report.line()}", file=sys.stderr)
+    console.notice(report.line())
     return 0

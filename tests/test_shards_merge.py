@@ -216,3 +216,37 @@ def test_a_killed_merge_leaves_nothing_or_a_valid_store(runs, tmp_path, target, 
     assert sum(report.counts.values()) == 10
     assert run_cli("validate", str(out)).returncode == 0
     assert [p.name for p in tmp_path.iterdir()] == ["DGM4"]
+
+
+def test_reviews_in_shards_and_in_an_earlier_merge_survive_a_merge(runs, tmp_path):
+    """Decisions made on a shard reach the merged store; a re-merge keeps the decisions made on
+    the earlier merge and carries no shard decision twice (an undo counted twice would take
+    back one decision too many)."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from generator.reviews import append_review, load_reviews, make_review, rejected_ids
+
+    _, _, shards = runs
+    copies = []
+    for i, root in enumerate(shards):
+        dst = tmp_path / f"s{i}" / "DGM4"
+        shutil.copytree(root, dst)
+        copies.append(dst)
+    ids = [[r["id"] for r in read_jsonl(c / "metadata.jsonl")] for c in copies]
+    t = [datetime(2026, 12, 1, 20, m, tzinfo=UTC) for m in range(6)]
+    append_review(copies[0], make_review(ids[0][0], "reject", "readable sign", t[0]))
+    append_review(copies[1], make_review(ids[1][0], "reject", "odd hands", t[1]))
+    append_review(copies[1], make_review(ids[1][0], "undo", when=t[2]))
+    append_review(copies[1], make_review(ids[1][1], "reject", "blurred face", t[3]))
+
+    merged = tmp_path / "merged" / "DGM4"
+    merge_stores(list(reversed(copies)), merged)  # argument order does not matter
+    assert [r.time for r in load_reviews(merged)] == [x.isoformat() for x in t[:4]]
+    assert rejected_ids(merged) == {ids[0][0], ids[1][1]}
+
+    append_review(merged, make_review(ids[0][1], "reject", "logo", t[4]))  # on the merge
+    append_review(copies[0], make_review(ids[0][0], "undo", when=t[5]))  # on a shard, later
+    merge_stores(copies, merged)  # replaces the earlier merge
+    assert len(load_reviews(merged)) == 6
+    assert rejected_ids(merged) == {ids[1][1], ids[0][1]}
