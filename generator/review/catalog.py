@@ -10,10 +10,11 @@ the filters and the detail view are built from its attributes. It is built as th
 its records on resume, by :meth:`~generator.schema.Sample.from_json_trusted` with the store's own
 settings: the fields that say which sample a line is and where its image lies are checked (the
 page serves images and records decisions by them), the others are shown as stored, so a store
-that ``validate`` would fault on a caption span or a box can still be looked at (and the index of
-100k lines costs a third of a full check). A card therefore copes with any JSON value in those
-fields. The bytes are cut into lines here, not by :mod:`generator.store_reader`, only so that a
-line is parsed when its card is first asked for. The gate's rejects (``rejected.jsonl``) are
+that ``validate`` would fault on a caption span or a box can still be looked at. A card therefore
+copes with any JSON value in those fields. The bytes are cut into lines here, not by
+:mod:`generator.store_reader`, only so that a line is parsed when its card is first asked for;
+the background index reads its three filter columns from the raw lines, for speed (see
+:meth:`Catalog._index`). The gate's rejects (``rejected.jsonl``) are
 :class:`~generator.schema.Rejection` records; a line that does not parse is left out of that
 view (it is only a view).
 """
@@ -39,7 +40,7 @@ from generator.reviews import (
     make_review,
     summarize,
 )
-from generator.schema import Rejection, Sample
+from generator.schema import Rejection, Sample, Where
 
 METADATA_JSONL = "metadata.jsonl"
 REJECTED_JSONL = "rejected.jsonl"
@@ -268,7 +269,8 @@ class Catalog:
                 self._seen[rec.id] = row
         return rec
 
-    def _parse(self, row: int) -> Sample:
+    def _line(self, row: int) -> tuple[dict[str, Any], Where]:
+        """Line ``row`` parsed as JSON (a JSON object, or one DataFileError), and where it is."""
         found = self._lines.get(row)
         if found is None:
             raise IndexError(row)
@@ -279,25 +281,40 @@ class Catalog:
             obj = None
         if not isinstance(obj, dict):
             raise DataFileError(self.root / METADATA_JSONL, lineno, "not a JSON object")
-        meta = self.root / METADATA_JSONL
-        return Sample.from_json_trusted(obj, where=(meta, lineno), rules=self.rules)
+        return obj, (self.root / METADATA_JSONL, lineno)
+
+    def _parse(self, row: int) -> Sample:
+        obj, where = self._line(row)
+        return Sample.from_json_trusted(obj, where=where, rules=self.rules)
 
     def _index(self) -> None:
+        """The filter columns of every line. Lines not shown yet are read raw, for speed: each
+        one's identity is checked (:meth:`Sample.check_identity`, the checks of the Samples the
+        cards are built from), then only its three filter fields are read. Measured at 100k
+        lines (one process, 2 cores): 1.0 s with no check, 1.3 s this way, 1.6 s building a
+        Sample for every line, and the first filtered query waits for it."""
         ids: list[int] = []
         fake_cls: list[str] = []
         shot: list[str] = []
         kind: list[str] = []
         cols = {"fake_cls": fake_cls, "shot": shot, "backdrop_kind": kind}
+        check, rules = Sample.check_identity, self.rules
         try:
             for row in range(self._lines.locate_all()):
                 with self._guard:
                     rec = self._parsed.get(row)
-                if rec is None:
-                    rec = self._parse(row)
-                ids.append(rec.id)
-                fake_cls.append(rec.fake_cls)
-                shot.append(_text(rec.shot))
-                kind.append(_text(rec.backdrop_kind))
+                if rec is not None:
+                    ids.append(rec.id)
+                    fake_cls.append(rec.fake_cls)
+                    shot.append(_text(rec.shot))
+                    kind.append(_text(rec.backdrop_kind))
+                    continue
+                obj, where = self._line(row)
+                check(obj, where=where, rules=rules)
+                ids.append(obj["id"])
+                fake_cls.append(obj["fake_cls"])
+                shot.append(_text(obj.get("shot")))
+                kind.append(_text(obj.get("backdrop_kind")))
         except UsageError as exc:
             self._error = exc
         else:
