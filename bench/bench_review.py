@@ -123,6 +123,9 @@ def build_store(parent: Path, n: int) -> Path:
 def serve_naive(root: Path) -> None:
     """Parse all records, render every card into one HTML page, serve it (run as a child)."""
     from generator.review.catalog import card_of
+    from generator.schema import Sample, SampleRules
+
+    rules = SampleRules()
 
     records = [
         json.loads(line)
@@ -137,7 +140,9 @@ def serve_naive(root: Path) -> None:
         ".box{position:absolute;border:2px solid #0ef}</style></head><body><div class=g>"
     ]
     for r in records:
-        c = card_of(r, (400, 256), None)
+        c = card_of(
+            Sample.from_json_trusted(r, where=("naive", None), rules=rules), (400, 256), None
+        )
         boxes = "".join(
             f"<div class=box style='left:{b[0]}%;top:{b[1]}%;width:{b[2]}%;height:{b[3]}%'></div>"
             for b in c["boxes"]
