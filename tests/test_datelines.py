@@ -208,3 +208,22 @@ def test_city_source_and_its_credit(tmp_path):
     (tmp_path / "cities1000.txt").write_text(geonames_line("Oslo", "NO", "12", 700000) + "\n")
     assert city_source(None, tmp_path) == str(tmp_path / "cities1000.txt")
     assert city_source(tmp_path / "x.csv", tmp_path) == str(tmp_path / "x.csv")
+
+
+def test_parts_of_cities_are_not_datelines_but_cities_named_like_them_are():
+    """The bundled table lists districts beside their cities; a dateline names the city."""
+    names = {c.dateline() for c in load_cities(None).cities}
+    for part in (
+        "THIES NONES, Senegal",  # a part of Thies
+        "SOUTH BOSTON, Mass.",
+        "KOWLOON CITY CENTRE, Hong Kong",
+        "PARIS 15 VAUGIRARD, France",
+        "SECTOR 3, Romania",
+        "BATTARAMULLA SOUTH, Sri Lanka",
+        "BENSONHURST, N.Y.",
+    ):
+        assert part not in names
+    for city in ("THIES, Senegal", "BOSTON", "NEW DELHI", "NAVI MUMBAI, India", "MEXICO CITY"):
+        assert city in names
+    for city in ("QUEZON CITY, Philippines", "EAST LONDON, South Africa"):
+        assert city in names  # no larger namesake nearby: a city of its own

