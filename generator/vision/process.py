@@ -196,13 +196,15 @@ class Vision:
             return self._det
 
     def warm_up(self) -> None:
-        """Build the detector and pay the first-call costs (torch's first ops, the imports of
-        the pHash and OCR libraries) before the first image arrives."""
-        self.detector().detect(Image.new("RGB", (64, 64), (127, 127, 127)))
-        import imagehash  # noqa: F401 - imported for its import cost
-
+        """Pay the first-call costs before the first image arrives: the pHash (its first call
+        imports scipy's FFT, about 0.1 s) and OCR libraries first, as they run in this process
+        while it waits for the API, then the detector (built here, or waited for in its own
+        process) and torch's first operations."""
+        grey = Image.new("RGB", (64, 64), (127, 127, 127))
+        phash64(grey)
         if self.settings.strict_no_text:
             import pytesseract  # noqa: F401 - imported for its import cost
+        self.detector().detect(grey)
 
     def process(self, data: bytes, shot: str) -> Candidate | Reject:
         return process(data, shot, self.detector(), self.settings)
