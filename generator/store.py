@@ -294,6 +294,8 @@ class Store:
         self.cfg = cfg
         #: The accepted samples, in ledger order (metadata.jsonl's lines, parsed).
         self.records: list[Sample] = []
+        self._json: list[bytes] = []  # JSON of records[: len(_json)], for snapshot()
+        self._json_last: Sample | None = None  # records[len(_json) - 1] when _json was built
         #: The items' own verdicts (rejected.jsonl lines without an "attempt"), in file order.
         self.rejected: list[Rejection] = []
         self._since_snapshot = 0
@@ -725,20 +727,33 @@ class Store:
         _append_line(self.root / REJECTED_JSONL, entry.to_json())
         self.rejected.append(entry)
 
+    def _records_json(self) -> list[bytes]:
+        """The JSON of every record (UTF-8), kept between snapshots: each snapshot serialises
+        only the records appended since the last one (at 100k records, 2.8 s for all of them)."""
+        parts = self._json
+        n = len(parts)
+        if n > len(self.records) or (n and self.records[n - 1] is not self._json_last):
+            parts.clear()  # the records were replaced: serialise them again
+            n = 0
+        if n < len(self.records):
+            # The cyclic GC paused: 100k new dicts would set off full collections (2x the time).
+            was = gc.isenabled()
+            gc.disable()
+            try:
+                parts.extend(
+                    json.dumps(r.to_json(), ensure_ascii=False).encode() for r in self.records[n:]
+                )
+            finally:
+                if was:
+                    gc.enable()
+            self._json_last = self.records[-1]
+        return parts
+
     def snapshot(self) -> None:
-        # The rows with the cyclic GC paused (100k new dicts would set off full collections:
-        # 2x the snapshot's time, measured); they are freed by refcount once written. No indent:
-        # json's C encoder only runs without it (2x faster at 100k records).
-        was = gc.isenabled()
-        gc.disable()
-        try:
-            rows = [r.to_json() for r in self.records]
-        finally:
-            if was:
-                gc.enable()
-        body = json.dumps(rows, ensure_ascii=False) + "\n"
-        del rows
-        write_atomic(self.root / METADATA_JSON, body.encode())
+        # The bytes json.dumps(list of records, ensure_ascii=False) writes: "[", the records'
+        # JSON joined by ", ", "]" (no indent: json's C encoder only runs without it).
+        body = b"[" + b", ".join(self._records_json()) + b"]\n"
+        write_atomic(self.root / METADATA_JSON, body)
         self._since_snapshot = 0
 
     def append_run(self, stats: dict[str, Any]) -> None:
