@@ -7,6 +7,7 @@ The builder, ``validate`` and the exports read a store only through this module;
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -213,17 +214,24 @@ def image_file(root: Path, rel: str) -> Path:
     return path
 
 
-def read_image(root: Path, sample: Sample, rules: SampleRules) -> bytes:
-    """The JPEG bytes of a sample, checked to decode whole and to be POST_W x POST_H."""
-    path = image_path(root, sample)
+@contextlib.contextmanager
+def _image_errors(path: Path, sample: Sample) -> Iterator[None]:
+    """A missing or unreadable image file as one DataFileError naming it."""
     try:
-        data = path.read_bytes()
+        yield
     except FileNotFoundError:
         raise DataFileError(
             path, None, f"image of record {sample.id} ({sample.image!r}) is missing"
         ) from None
     except OSError as exc:
         raise DataFileError(path, None, f"image cannot be read ({exc.strerror})") from None
+
+
+def read_image(root: Path, sample: Sample, rules: SampleRules) -> bytes:
+    """The JPEG bytes of a sample, checked to decode whole and to be POST_W x POST_H."""
+    path = image_path(root, sample)
+    with _image_errors(path, sample):
+        data = path.read_bytes()
     check_image_bytes(path, data, rules)
     return data
 
@@ -236,14 +244,8 @@ _VERIFIED: set[tuple[str, int, int, int, int]] = set()
 def verify_image(root: Path, sample: Sample, rules: SampleRules) -> None:
     """:func:`read_image`'s checks, skipped for a file this process already checked unchanged."""
     path = image_path(root, sample)
-    try:
+    with _image_errors(path, sample):
         st = path.stat()
-    except FileNotFoundError:
-        raise DataFileError(
-            path, None, f"image of record {sample.id} ({sample.image!r}) is missing"
-        ) from None
-    except OSError as exc:
-        raise DataFileError(path, None, f"image cannot be read ({exc.strerror})") from None
     key = (str(path), st.st_size, st.st_mtime_ns, rules.post_w, rules.post_h)
     if key in _VERIFIED:
         return

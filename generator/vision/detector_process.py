@@ -22,14 +22,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from generator.vision.faces import FACTOR, THRESHOLDS
+
 if TYPE_CHECKING:
     from generator.config import Config
 
 __all__ = ["DetectorFailed", "DetectorProcess", "start_for_run"]
-
-#: MTCNN's defaults (as in :mod:`generator.vision.mtcnn`, which imports torch: not here).
-THRESHOLDS = (0.6, 0.7, 0.7)
-FACTOR = 0.709
 
 #: The worker's module, run as ``python -m``: it imports torch and the cascade, nothing else.
 WORKER = "generator.vision.detector_worker"

@@ -19,6 +19,11 @@ from PIL import Image
 __all__ = ["Face", "FaceDetector", "GateResult", "face_gate", "resolve_device"]
 
 REFERENCE_WIDTH = 1024
+#: MTCNN's score thresholds of its three stages and its pyramid's scale step (the published
+#: defaults). Here, not in mtcnn.py, because this module and detector_process.py must not
+#: import torch.
+THRESHOLDS = (0.6, 0.7, 0.7)
+FACTOR = 0.709
 
 
 class CascadeLike(Protocol):
@@ -118,8 +123,8 @@ class FaceDetector:
         self.detect_size = detect_size
         self.min_face_px = min_face_px
         #: MTCNN's stage thresholds and pyramid step (its defaults; benchmarks try others).
-        self.thresholds: tuple[float, ...] = (0.6, 0.7, 0.7)
-        self.factor = 0.709
+        self.thresholds: tuple[float, ...] = THRESHOLDS
+        self.factor = FACTOR
         if cascade is None:  # built here; ``device`` and ``threads`` apply to this process
             import torch
 

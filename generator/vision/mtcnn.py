@@ -22,12 +22,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from generator.vision.faces import FACTOR, THRESHOLDS
+
 __all__ = ["THRESHOLDS", "FACTOR", "Cascade", "weights_dir"]
 
-#: Score thresholds of the three stages, and the pyramid's scale step (MTCNN's defaults; the
-#: same values stand in faces.py and detector_process.py, which must not import torch).
-THRESHOLDS = (0.6, 0.7, 0.7)
-FACTOR = 0.709
 _CHUNK = 512  # R-Net and O-Net see at most this many crops at once (facenet-pytorch's batch)
 
 
